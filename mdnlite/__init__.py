@@ -1,0 +1,36 @@
+"""mdnlite: Mixture Density Networks in NumPy, and unchanged on the GPU through CuPy.
+
+A network maps x to the parameters of a Gaussian mixture p(y|x) = Σ_k π_k(x) N(y | μ_k(x), Σ_k(x))
+and is trained by minimising the negative log-likelihood, with every gradient derived by hand.
+"""
+
+from . import gradcheck, mixture
+from .backend import BackendUnavailableError, get_xp, resolve_dtype, to_host
+from .head import MixtureHead
+from .layers import ELU, Dense, Identity, ReLU, Sigmoid, Softplus, Tanh
+from .network import Sequential, mlp
+from .optim import SGD, Adam, RMSProp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Adam",
+    "BackendUnavailableError",
+    "Dense",
+    "ELU",
+    "Identity",
+    "MixtureHead",
+    "RMSProp",
+    "ReLU",
+    "SGD",
+    "Sequential",
+    "Sigmoid",
+    "Softplus",
+    "Tanh",
+    "get_xp",
+    "gradcheck",
+    "mixture",
+    "mlp",
+    "resolve_dtype",
+    "to_host",
+]

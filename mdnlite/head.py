@@ -1,0 +1,208 @@
+"""The MDN output head: raw network outputs z -> mixture parameters -> NLL, and dNLL/dz.
+
+The head has no weights. It names the parts of z (``split``), maps them to a mixture
+(log-softmax weights, identity means, positive scales) and computes the negative
+log-likelihood with its closed-form gradient (docs/derivation.md derives every line).
+The generic backprop of ``network.py`` carries dz inwards from here.
+"""
+
+from collections import namedtuple
+
+from .backend import array_module, log_softmax, logsumexp
+from .mixture import Mixture, component_log_density
+
+__all__ = ["MixtureHead", "RawOutputs", "SCALE_ACTIVATIONS", "COVARIANCES"]
+
+RawOutputs = namedtuple("RawOutputs", ["logits", "means", "scales"])
+RawOutputs.__doc__ = """Named views into the raw head outputs z (N, n_outputs).
+
+logits : (N, K) weight logits, columns [0, K)
+means : (N, K, D) means (identity activation), the next K*D columns
+scales : (N, K, S) scale pre-activations, the last K*S columns
+"""
+
+_NLLCache = namedtuple("_NLLCache", ["resp", "weights", "u", "maha", "scales", "a"])
+
+
+class _Exp:
+    """σ = exp(s) (Bishop, Netlab); dσ/ds = exp(s) = a."""
+
+    @staticmethod
+    def forward(s):
+        return array_module(s).exp(s)
+
+    @staticmethod
+    def derivative(a):
+        return a
+
+
+class _Softplus:
+    """σ = log(1 + exp(s)); dσ/ds = sigmoid(s) = 1 - exp(-a), written -expm1(-a)."""
+
+    @staticmethod
+    def forward(s):
+        return array_module(s).logaddexp(0, s)
+
+    @staticmethod
+    def derivative(a):
+        d = array_module(a).expm1(-a)
+        d *= -1
+        return d
+
+
+class _ELU1:
+    """σ = ELU(s) + 1 (the Keras article): s + 1 for s > 0, exp(s) otherwise.
+
+    dσ/ds = 1 for s > 0 and exp(s) = a otherwise; since a > 1 exactly when s > 0, that is
+    min(a, 1).
+    """
+
+    @staticmethod
+    def forward(s):
+        xp = array_module(s)
+        return xp.where(s > 0, s + 1, xp.exp(xp.minimum(s, 0)))
+
+    @staticmethod
+    def derivative(a):
+        return array_module(a).minimum(a, 1)
+
+
+SCALE_ACTIVATIONS = {"exp": _Exp, "softplus": _Softplus, "elu1": _ELU1}
+COVARIANCES = ("isotropic", "diagonal")
+
+
+class MixtureHead:
+    """Mixture density output head for K components and D-dimensional targets.
+
+    Parameters
+    ----------
+    n_components : int
+        K >= 1.
+    n_dims : int
+        D >= 1, the target dimension.
+    covariance : {"diagonal", "isotropic"}
+        ``"isotropic"``: one scale per component, Σ_k = σ_k² I (Bishop, Netlab).
+        ``"diagonal"``: one scale per component and dimension, Σ_k = diag(σ_k1², ..., σ_kD²).
+    scale_activation : {"exp", "softplus", "elu1"}
+        Maps a scale pre-activation s to a = act(s) > 0.
+    min_scale : float >= 0
+        Floor added to every scale: σ = act(s) + min_scale. Keeps narrow components from
+        collapsing onto single points.
+
+    Notes
+    -----
+    The raw outputs z (N, n_outputs) hold, in this order, K weight logits, K*D means and
+    K*S scale pre-activations (S = 1 isotropic, S = D diagonal): n_outputs = K (1 + D + S).
+    """
+
+    def __init__(self, n_components, n_dims=1, covariance="diagonal", scale_activation="exp",
+                 min_scale=0.0):
+        if int(n_components) != n_components or n_components < 1:
+            raise ValueError(f"n_components must be an integer >= 1, got {n_components!r}")
+        if int(n_dims) != n_dims or n_dims < 1:
+            raise ValueError(f"n_dims must be an integer >= 1, got {n_dims!r}")
+        if covariance not in COVARIANCES:
+            raise ValueError(f"covariance must be one of {COVARIANCES}, got {covariance!r}")
+        if scale_activation not in SCALE_ACTIVATIONS:
+            raise ValueError(f"scale_activation must be one of {tuple(SCALE_ACTIVATIONS)}, "
+                             f"got {scale_activation!r}")
+        if not min_scale >= 0 or min_scale == float("inf"):
+            raise ValueError(f"min_scale must be a finite number >= 0, got {min_scale!r}")
+        self.n_components = int(n_components)
+        self.n_dims = int(n_dims)
+        self.covariance = covariance
+        self.scale_activation = scale_activation
+        self.min_scale = float(min_scale)
+        self._act = SCALE_ACTIVATIONS[scale_activation]
+
+    def __repr__(self):
+        return (f"MixtureHead(n_components={self.n_components}, n_dims={self.n_dims}, "
+                f"covariance={self.covariance!r}, scale_activation={self.scale_activation!r}, "
+                f"min_scale={self.min_scale!r})")
+
+    @property
+    def n_scales(self):
+        """S: scale pre-activations per component."""
+        return 1 if self.covariance == "isotropic" else self.n_dims
+
+    @property
+    def n_outputs(self):
+        """Width of the raw output z: K (1 + D + S)."""
+        return self.n_components * (1 + self.n_dims + self.n_scales)
+
+    def split(self, z):
+        """Name the parts of z (N, n_outputs) as views: no copies (see ``RawOutputs``)."""
+        K, D, S = self.n_components, self.n_dims, self.n_scales
+        N = z.shape[0]
+        return RawOutputs(
+            logits=z[:, :K],
+            means=z[:, K:K + K * D].reshape(N, K, D),
+            scales=z[:, K + K * D:].reshape(N, K, S),
+        )
+
+    def _scales(self, s):
+        """Return (a, σ): the activation a = act(s) (N, K, S) and σ = a + min_scale."""
+        a = self._act.forward(s)
+        return a, (a + self.min_scale if self.min_scale else a)
+
+    def mixture(self, z):
+        """Mixture parameters for raw outputs z (N, n_outputs) (see ``mixture.Mixture``)."""
+        logits, means, s = self.split(z)
+        return Mixture(log_softmax(logits, axis=1), means, self._scales(s)[1])
+
+    def nll_forward(self, z, y):
+        """Mean negative log-likelihood of targets y under the mixtures z describes.
+
+        L = -(1/N) Σ_n logsumexp_k [ log π_nk + log N(y_n | μ_nk, Σ_nk) ]
+
+        Parameters
+        ----------
+        z : array (N, n_outputs)
+        y : array (N, D)
+
+        Returns
+        -------
+        loss : 0-d array, on z's device (no host synchronisation)
+        cache : what ``nll_backward`` needs: the responsibilities γ (N, K), the weights π
+            (N, K), the standardised residuals u (N, K, D), their squared norms (N, K), the
+            scales σ (N, K, S) and their activations a (N, K, S).
+        """
+        xp = array_module(z)
+        logits, means, s = self.split(z)
+        log_w = log_softmax(logits, axis=1)  # (N, K)
+        a, scales = self._scales(s)  # (N, K, S)
+        log_comp, u, maha = component_log_density(y, means, scales)
+        log_joint = log_w + log_comp  # (N, K)
+        log_p = logsumexp(log_joint, axis=1, keepdims=True)  # (N, 1)
+        log_joint -= log_p
+        resp = xp.exp(log_joint)  # (N, K): responsibilities γ_nk
+        loss = -log_p.mean()
+        return loss, _NLLCache(resp, xp.exp(log_w), u, maha, scales, a)
+
+    def nll_backward(self, cache):
+        """dL/dz (N, n_outputs) in closed form from the forward cache.
+
+        With γ the responsibilities, u = (y - μ)/σ and L the batch mean:
+        dL/dlogit_k = (π_k - γ_k)/N;  dL/dμ_kd = -γ_k u_kd / (σ_kd N);
+        dL/dσ_kd = γ_k (1 - u_kd²) / (σ_kd N) (diagonal),
+        dL/dσ_k = γ_k (D - Σ_d u_kd²) / (σ_k N) (isotropic);  dL/ds = dL/dσ · act'(s).
+        """
+        resp, weights, u, maha, scales, a = cache
+        xp = array_module(resp)
+        N = resp.shape[0]
+        dz = xp.empty((N, self.n_outputs), dtype=resp.dtype)
+        dlogits, dmeans, ds = self.split(dz)
+        xp.subtract(weights, resp, out=dlogits)
+        dlogits *= 1.0 / N
+        g = resp * (-1.0 / N)  # (N, K): -γ/N, shared by every other gradient
+        v = u / scales  # (N, K, D): (y - μ)/σ²
+        xp.multiply(g[:, :, None], v, out=dmeans)
+        if self.covariance == "isotropic":
+            dsigma = (maha - self.n_dims)[:, :, None]  # (N, K, 1)
+            dsigma *= g[:, :, None]
+            dsigma /= scales
+        else:
+            dsigma = u * v - 1 / scales  # (N, K, D): (u² - 1)/σ
+            dsigma *= g[:, :, None]
+        xp.multiply(dsigma, self._act.derivative(a), out=ds)
+        return dz

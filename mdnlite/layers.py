@@ -1,0 +1,193 @@
+"""Dense layers and activations, each with a hand-derived backward.
+
+A layer's ``forward(x)`` keeps the least that ``backward`` needs; ``backward(dy)`` returns dx
+and overwrites the layer's ``grads`` (no accumulation, so no zero_grad). Layers hold no
+optimizer; the network that owns them does not either.
+"""
+
+import math
+
+import numpy as np
+
+from .backend import array_module, resolve_dtype
+
+__all__ = [
+    "Dense",
+    "Tanh",
+    "ReLU",
+    "Sigmoid",
+    "Softplus",
+    "ELU",
+    "Identity",
+    "ACTIVATIONS",
+    "make_activation",
+]
+
+
+class Dense:
+    """Affine layer y = x W + b.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output widths.
+    rng : numpy.random.Generator
+        Host generator for the initial weights, so one seed gives the same weights on every
+        backend.
+    init : {"glorot", "he"}
+        Glorot uniform, U(-a, a) with a = sqrt(6 / (n_in + n_out)), suits tanh, sigmoid and
+        linear outputs; He normal, N(0, 2 / n_in), suits relu-like units. Biases start at 0.
+    xp : module
+        Array module for the parameters.
+    dtype : float32 or float64
+
+    Notes
+    -----
+    Shapes: x (N, n_in), W (n_in, n_out), b (n_out,), y (N, n_out).
+    Backward: dW = xᵀ dy, db = Σ_n dy, dx = dy Wᵀ.
+    """
+
+    def __init__(self, n_in, n_out, *, rng, init="glorot", xp=np, dtype=np.float32):
+        dtype = resolve_dtype(dtype)
+        if init == "glorot":
+            limit = math.sqrt(6.0 / (n_in + n_out))
+            W = rng.uniform(-limit, limit, size=(n_in, n_out))
+        elif init == "he":
+            W = rng.normal(0.0, math.sqrt(2.0 / n_in), size=(n_in, n_out))
+        else:
+            raise ValueError(f"init must be 'glorot' or 'he', got {init!r}")
+        self.params = [xp.asarray(W, dtype=dtype), xp.zeros(n_out, dtype=dtype)]
+        self.grads = [xp.zeros((n_in, n_out), dtype=dtype), xp.zeros(n_out, dtype=dtype)]
+        self._x = None
+
+    def forward(self, x):
+        xp = array_module(x)
+        W, b = self.params
+        self._x = x  # backward needs x for dW
+        y = xp.matmul(x, W)  # (N, n_out)
+        y += b
+        return y
+
+    def backward(self, dy, need_dx=True):
+        xp = array_module(dy)
+        W = self.params[0]
+        dW, db = self.grads
+        xp.matmul(self._x.T, dy, out=dW)  # (n_in, n_out)
+        dy.sum(axis=0, out=db)  # (n_out,)
+        return xp.matmul(dy, W.T) if need_dx else None  # (N, n_in)
+
+
+class _Activation:
+    """Elementwise activation: no parameters, empty params and grads."""
+
+    params = ()
+    grads = ()
+    init = "glorot"  # the weight initialisation that suits the layer feeding this activation
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Tanh(_Activation):
+    """y = tanh(x); dy/dx = 1 - y². Keeps y."""
+
+    def forward(self, x):
+        self._y = array_module(x).tanh(x)
+        return self._y
+
+    def backward(self, dy, need_dx=True):
+        y = self._y
+        return dy * (1.0 - y * y)
+
+
+class ReLU(_Activation):
+    """y = max(x, 0); dy/dx = 1 where y > 0, else 0. Keeps y."""
+
+    init = "he"
+
+    def forward(self, x):
+        self._y = array_module(x).maximum(x, 0)
+        return self._y
+
+    def backward(self, dy, need_dx=True):
+        return dy * (self._y > 0)
+
+
+class Sigmoid(_Activation):
+    """y = 1 / (1 + exp(-x)) = (1 + tanh(x/2)) / 2; dy/dx = y (1 - y). Keeps y.
+
+    The tanh form never overflows, for any x and in float32.
+    """
+
+    def forward(self, x):
+        y = array_module(x).tanh(0.5 * x)
+        y += 1.0
+        y *= 0.5
+        self._y = y
+        return y
+
+    def backward(self, dy, need_dx=True):
+        y = self._y
+        return dy * y * (1.0 - y)
+
+
+class Softplus(_Activation):
+    """y = log(1 + exp(x)), computed as logaddexp(0, x); dy/dx = sigmoid(x). Keeps x."""
+
+    init = "he"
+
+    def forward(self, x):
+        self._x = x
+        return array_module(x).logaddexp(0, x)
+
+    def backward(self, dy, need_dx=True):
+        s = array_module(dy).tanh(0.5 * self._x)
+        s += 1.0
+        s *= 0.5 * dy
+        return s
+
+
+class ELU(_Activation):
+    """y = x for x > 0, exp(x) - 1 otherwise; dy/dx = 1 for x > 0, y + 1 otherwise. Keeps y.
+
+    y > 0 exactly when x > 0, so y alone decides the branch.
+    """
+
+    init = "he"
+
+    def forward(self, x):
+        xp = array_module(x)
+        self._y = xp.where(x > 0, x, xp.expm1(xp.minimum(x, 0)))
+        return self._y
+
+    def backward(self, dy, need_dx=True):
+        y = self._y
+        return dy * array_module(dy).where(y > 0, 1.0, y + 1.0)
+
+
+class Identity(_Activation):
+    """y = x; dy/dx = 1. Keeps nothing."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, dy, need_dx=True):
+        return dy
+
+
+ACTIVATIONS = {
+    "tanh": Tanh,
+    "relu": ReLU,
+    "sigmoid": Sigmoid,
+    "softplus": Softplus,
+    "elu": ELU,
+    "identity": Identity,
+}
+
+
+def make_activation(name):
+    """Return a new activation layer by name (one of ``ACTIVATIONS``)."""
+    try:
+        return ACTIVATIONS[name]()
+    except (KeyError, TypeError):
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}") from None

@@ -1,0 +1,189 @@
+"""The Gaussian mixture itself, as pure functions of its parameters (no network needed).
+
+A batch of N mixtures with K components in D dimensions is described by
+``log_weights`` (N, K), ``means`` (N, K, D) and ``scales`` (N, K, S), where S = 1 for an
+isotropic mixture (one standard deviation per component) and S = D for a diagonal one.
+Everything is computed in log space; nothing here holds state or knows about training.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from .backend import LOG_2PI, array_module, log_softmax, logsumexp
+
+__all__ = [
+    "Mixture",
+    "log_prob",
+    "responsibilities",
+    "mean",
+    "variance",
+    "approx_mode",
+    "sample",
+]
+
+Mixture = namedtuple("Mixture", ["log_weights", "means", "scales"])
+Mixture.__doc__ = """Parameters of N Gaussian mixtures.
+
+log_weights : (N, K) log mixture weights, logsumexp over K is 0
+means : (N, K, D) component means
+scales : (N, K, S) component standard deviations, S = 1 (isotropic) or S = D (diagonal)
+"""
+
+
+def component_log_density(y, means, scales):
+    """log N(y | μ_k, diag(σ_k²)) for every component, with the pieces its gradient reuses.
+
+    Parameters
+    ----------
+    y : array (N, D)
+    means : array (N, K, D)
+    scales : array (N, K, S), S in {1, D}
+
+    Returns
+    -------
+    log_comp : array (N, K)
+        -½ Σ_d u_kd² - (D/S) Σ_s log σ_ks - (D/2) log 2π.
+    u : array (N, K, D)
+        Standardised residuals u_kd = (y_d - μ_kd) / σ_kd.
+    maha : array (N, K)
+        Squared Mahalanobis distances Σ_d u_kd².
+    """
+    xp = array_module(means)
+    D, S = means.shape[-1], scales.shape[-1]
+    u = y[:, None, :] - means  # (N, K, D)
+    u /= scales
+    maha = (u * u).sum(axis=-1)  # (N, K)
+    log_det = xp.log(scales).sum(axis=-1)  # (N, K): Σ_s log σ_ks
+    if S != D:  # isotropic: the one σ_k stands for all D dimensions
+        log_det *= D
+    log_comp = maha * -0.5
+    log_comp -= log_det
+    log_comp -= 0.5 * D * LOG_2PI
+    return log_comp, u, maha
+
+
+def log_prob(y, log_weights, means, scales):
+    """Log-density of each target under its mixture.
+
+    log p(y_n) = logsumexp_k [ log π_nk + log N(y_n | μ_nk, diag(σ_nk²)) ]
+
+    Parameters
+    ----------
+    y : array (N, D)
+    log_weights : array (N, K)
+    means : array (N, K, D)
+    scales : array (N, K, S), S in {1, D}
+
+    Returns
+    -------
+    array (N,)
+    """
+    log_comp, _, _ = component_log_density(y, means, scales)
+    return logsumexp(log_weights + log_comp, axis=1)
+
+
+def responsibilities(y, log_weights, means, scales):
+    """Posterior probability of each component given y: γ_nk = π_nk N_nk / Σ_j π_nj N_nj.
+
+    Returns
+    -------
+    array (N, K); each row sums to 1.
+    """
+    log_comp, _, _ = component_log_density(y, means, scales)
+    return array_module(means).exp(log_softmax(log_weights + log_comp, axis=1))
+
+
+def mean(log_weights, means):
+    """Conditional mean E[y] = Σ_k π_k μ_k.
+
+    Returns
+    -------
+    array (N, D)
+    """
+    w = array_module(means).exp(log_weights)  # (N, K)
+    return (w[:, :, None] * means).sum(axis=1)
+
+
+def variance(log_weights, means, scales):
+    """Conditional variance of each target dimension, by the law of total variance.
+
+    Var[y_d] = Σ_k π_k σ_kd² + Σ_k π_k (μ_kd - E[y_d])²: the expected within-component
+    variance plus the variance of the component means. Written with centred means so that
+    no large terms cancel.
+
+    Returns
+    -------
+    array (N, D)
+    """
+    xp = array_module(means)
+    w = xp.exp(log_weights)[:, :, None]  # (N, K, 1)
+    centred = means - (w * means).sum(axis=1, keepdims=True)  # (N, K, D)
+    spread = scales * scales + centred * centred  # (N, K, D): isotropic σ_k² broadcasts over D
+    return (w * spread).sum(axis=1)
+
+
+def approx_mode(log_weights, means):
+    """Mean of the heaviest component, μ_{argmax_k π_k}: the usual approximate mode.
+
+    Returns
+    -------
+    array (N, D)
+    """
+    xp = array_module(means)
+    rows = xp.arange(means.shape[0])
+    return means[rows, log_weights.argmax(axis=1)]
+
+
+def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0,
+           sigma_temperature=1.0):
+    """Draw samples from each mixture, optionally sharpened or flattened.
+
+    Parameters
+    ----------
+    log_weights : array (N, K)
+    means : array (N, K, D)
+    scales : array (N, K, S), S in {1, D}
+    n_samples : int
+        Samples per mixture.
+    rng : None, int or numpy.random.Generator
+        Host generator for every random number, so a seed gives the same samples on every
+        backend.
+    temperature : float >= 0
+        Weight temperature τ: components are chosen with probabilities
+        softmax(log π / τ), i.e. π_k^(1/τ) renormalised. τ = 1 keeps the model's weights,
+        τ -> 0 always chooses the heaviest component (τ = 0 does so exactly), τ -> ∞ chooses
+        uniformly.
+    sigma_temperature : float >= 0
+        Multiplies every component's covariance, so the scales by its square root:
+        y = μ_k + sqrt(τ_σ) σ_k ε with ε ~ N(0, I). 1 keeps the model's spread, 0 returns the
+        chosen component's mean.
+
+    Returns
+    -------
+    array (N, n_samples, D), on the device of ``means``.
+    """
+    if not temperature >= 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+    if not sigma_temperature >= 0:
+        raise ValueError(f"sigma_temperature must be >= 0, got {sigma_temperature!r}")
+    if int(n_samples) != n_samples or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    n_samples = int(n_samples)
+    xp = array_module(means)
+    rng = np.random.default_rng(rng)
+    N, K, D = means.shape
+    if temperature == 0:
+        chosen = xp.broadcast_to(log_weights.argmax(axis=1)[:, None], (N, n_samples))
+    else:
+        cdf = xp.cumsum(xp.exp(log_softmax(log_weights / temperature, axis=1)), axis=1)  # (N, K)
+        u = xp.asarray(rng.random((N, n_samples)), dtype=cdf.dtype)
+        # inverse CDF; rounding can leave cdf[-1] a hair below u, hence the clip to K - 1
+        chosen = xp.minimum((cdf[:, None, :] < u[:, :, None]).sum(axis=2), K - 1)  # (N, n)
+    rows = xp.arange(N)[:, None]
+    eps = xp.asarray(rng.standard_normal((N, n_samples, D)), dtype=means.dtype)
+    eps *= scales[rows, chosen]  # (N, n, D)
+    if sigma_temperature != 1:
+        eps *= sigma_temperature ** 0.5
+    eps += means[rows, chosen]
+    return eps

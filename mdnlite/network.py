@@ -1,0 +1,122 @@
+"""A sequential network whose parameters and gradients live in two flat buffers.
+
+``Sequential`` chains layers; ``mlp`` builds the usual stack of Dense + activation layers.
+Every layer's parameter is a view into one flat vector (and every gradient a view into a
+second), so an optimizer can walk the ordered lists ``params``/``grads`` or, faster, update
+the two flat vectors in a handful of array operations.
+"""
+
+import numpy as np
+
+from .backend import array_module, get_xp, resolve_dtype
+from .layers import Dense, make_activation
+
+__all__ = ["Sequential", "mlp"]
+
+
+class Sequential:
+    """Layers applied in order, with their parameters gathered into flat buffers.
+
+    Parameters
+    ----------
+    layers : list
+        Objects with ``forward``, ``backward``, ``params`` and ``grads`` (see ``layers.py``).
+        Their parameter arrays are copied into the flat buffer and replaced by views of it.
+
+    Attributes
+    ----------
+    params, grads : list of arrays
+        Views into ``flat_params`` / ``flat_grads``, in layer order; ``grads[i]`` is
+        dL/d``params[i]`` after ``backward``.
+    flat_params, flat_grads : array (P,)
+        All parameters (gradients) in one contiguous vector.
+    """
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+        arrays = [p for layer in self.layers for p in layer.params]
+        if not arrays:
+            raise ValueError("a Sequential network needs at least one layer with parameters")
+        xp = array_module(arrays[0])
+        dtype = arrays[0].dtype
+        total = sum(int(p.size) for p in arrays)
+        self.flat_params = xp.empty(total, dtype=dtype)
+        self.flat_grads = xp.zeros(total, dtype=dtype)
+        self.params, self.grads = [], []
+        offset = 0
+        for layer in self.layers:
+            views, grad_views = [], []
+            for p in layer.params:
+                n = int(p.size)
+                view = self.flat_params[offset:offset + n].reshape(p.shape)
+                view[...] = p
+                views.append(view)
+                grad_views.append(self.flat_grads[offset:offset + n].reshape(p.shape))
+                offset += n
+            layer.params, layer.grads = views, grad_views
+            self.params.extend(views)
+            self.grads.extend(grad_views)
+
+    @property
+    def n_params(self):
+        """Number of scalar parameters."""
+        return int(self.flat_params.size)
+
+    def forward(self, x):
+        """Return the network output for x (N, D_in); each layer keeps what its backward needs."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dy, need_dx=False):
+        """Backpropagate dL/d(output) (N, n_out), overwriting every gradient.
+
+        Returns dL/dx (N, D_in) when ``need_dx``; the training step does not need it and
+        skips the first layer's input-gradient product.
+        """
+        last = len(self.layers) - 1
+        first_with_params = next(i for i, layer in enumerate(self.layers) if layer.params)
+        for i in range(last, -1, -1):
+            wanted = need_dx or i > first_with_params
+            dy = self.layers[i].backward(dy, need_dx=wanted)
+            if not wanted:
+                return None
+        return dy
+
+
+def mlp(sizes, activation="tanh", *, rng, backend="numpy", dtype=np.float32):
+    """Build a multilayer perceptron: Dense layers with ``activation`` between them.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        ``[D_in, H_1, ..., H_m, n_out]``; the last Dense layer has no activation (the MDN head
+        or the least-squares loss acts on its raw output).
+    activation : str
+        One of ``layers.ACTIVATIONS``; the hidden weights use the initialisation that suits it
+        (He for relu, elu and softplus, Glorot otherwise); the output layer uses Glorot.
+    rng : numpy.random.Generator
+        Host generator for the initial weights.
+    backend : str or module
+        See ``backend.get_xp``.
+    dtype : float32 or float64
+
+    Returns
+    -------
+    Sequential
+    """
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"sizes must hold at least two positive widths, got {sizes!r}")
+    make_activation(activation)  # fail on an unknown name even when there is no hidden layer
+    xp = get_xp(backend)
+    dtype = resolve_dtype(dtype)
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        is_output = i == len(sizes) - 2
+        act = None if is_output else make_activation(activation)
+        init = "glorot" if is_output else act.init
+        layers.append(Dense(n_in, n_out, rng=rng, init=init, xp=xp, dtype=dtype))
+        if act is not None:
+            layers.append(act)
+    return Sequential(layers)
