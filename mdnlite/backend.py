@@ -19,6 +19,7 @@ __all__ = [
     "to_host",
     "logsumexp",
     "log_softmax",
+    "softmax_parts",
     "LOG_2PI",
 ]
 
@@ -111,8 +112,8 @@ def resolve_dtype(dtype):
     try:
         resolved = np.dtype(dtype)
     except TypeError:
-        resolved = None
-    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
+    if resolved.type not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
     return resolved
 
@@ -140,5 +141,30 @@ def logsumexp(a, axis=-1, keepdims=False):
 
 
 def log_softmax(logits, axis=-1):
-    """logits - logsumexp(logits): log mixture weights, exact for logits of any size."""
-    return logits - logsumexp(logits, axis=axis, keepdims=True)
+    """logits - logsumexp(logits), formed from the max-shifted logits so that it stays exact
+    for logits of any size (no large number is subtracted from another)."""
+    return softmax_parts(logits, axis)[0]
+
+
+def softmax_parts(a, axis=-1):
+    """log-softmax, softmax and logsumexp of ``a`` along ``axis``, with a single exp.
+
+    Returns
+    -------
+    log_p : array, shape of ``a``
+        a - logsumexp(a).
+    p : array, shape of ``a``
+        exp(log_p), each slice along ``axis`` summing to 1.
+    lse : array, ``a``'s shape with ``axis`` kept as 1
+        logsumexp(a).
+    """
+    xp = array_module(a)
+    m = a.max(axis=axis, keepdims=True)
+    log_p = a - m
+    p = xp.exp(log_p)
+    total = p.sum(axis=axis, keepdims=True)
+    p /= total
+    lse = xp.log(total)
+    log_p -= lse
+    lse += m
+    return log_p, p, lse

@@ -46,19 +46,21 @@ def numerical_gradient(f, x, eps=1e-6):
     return grad
 
 
-def relative_error(a, b):
-    """Norm-wise relative error ‖a - b‖ / max(‖a‖, ‖b‖) (0 when both are 0).
+def relative_error(a, b, floor=0.0):
+    """Norm-wise relative error ‖a - b‖ / max(‖a‖, ‖b‖, floor) (0 when all three are 0).
 
     Norm-wise rather than element-wise: an element that is zero up to rounding in both
-    gradients would make an element-wise ratio meaningless.
+    gradients would make an element-wise ratio meaningless. ``floor`` bounds the
+    denominator from below for gradients so small that central differences cannot resolve
+    them (their rounding noise is about 1e-16 |f| / ε).
     """
     a = to_host(a).astype(np.float64).ravel()
     b = to_host(b).astype(np.float64).ravel()
-    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    scale = max(np.linalg.norm(a), np.linalg.norm(b), floor)
     return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
 
 
-def gradient_error(f, x, analytic, eps=1e-6):
+def gradient_error(f, x, analytic, eps=1e-6, floor=0.0):
     """Relative error between an analytic gradient and central differences of ``f`` at ``x``.
 
     Parameters
@@ -70,13 +72,16 @@ def gradient_error(f, x, analytic, eps=1e-6):
         The gradient to check, computed before the call (``x`` is restored afterwards, but
         anything computed from it in between is not).
 
+    eps, floor : float
+        See ``numerical_gradient`` and ``relative_error``.
+
     Returns
     -------
     float
-        ``relative_error(analytic, numerical_gradient(f, x, eps))``.
+        ``relative_error(analytic, numerical_gradient(f, x, eps), floor)``.
     """
     analytic = to_host(analytic).copy()
-    return relative_error(analytic, numerical_gradient(f, x, eps))
+    return relative_error(analytic, numerical_gradient(f, x, eps), floor)
 
 
 def directional_derivative_error(f, params, grads, rng=None, eps=1e-6):

@@ -8,7 +8,7 @@ The generic backprop of ``network.py`` carries dz inwards from here.
 
 from collections import namedtuple
 
-from .backend import array_module, log_softmax, logsumexp
+from .backend import array_module, log_softmax, softmax_parts
 from .mixture import Mixture, component_log_density
 
 __all__ = ["MixtureHead", "RawOutputs", "SCALE_ACTIVATIONS", "COVARIANCES"]
@@ -167,17 +167,14 @@ class MixtureHead:
             (N, K), the standardised residuals u (N, K, D), their squared norms (N, K), the
             scales σ (N, K, S) and their activations a (N, K, S).
         """
-        xp = array_module(z)
         logits, means, s = self.split(z)
-        log_w = log_softmax(logits, axis=1)  # (N, K)
+        log_w, weights, _ = softmax_parts(logits, axis=1)  # (N, K)
         a, scales = self._scales(s)  # (N, K, S)
         log_comp, u, maha = component_log_density(y, means, scales)
-        log_joint = log_w + log_comp  # (N, K)
-        log_p = logsumexp(log_joint, axis=1, keepdims=True)  # (N, 1)
-        log_joint -= log_p
-        resp = xp.exp(log_joint)  # (N, K): responsibilities γ_nk
+        log_comp += log_w  # (N, K): log π_k + log N_k
+        _, resp, log_p = softmax_parts(log_comp, axis=1)  # γ (N, K), log p(y_n) (N, 1)
         loss = -log_p.mean()
-        return loss, _NLLCache(resp, xp.exp(log_w), u, maha, scales, a)
+        return loss, _NLLCache(resp, weights, u, maha, scales, a)
 
     def nll_backward(self, cache):
         """dL/dz (N, n_outputs) in closed form from the forward cache.
