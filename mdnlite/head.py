@@ -21,7 +21,7 @@ means : (N, K, D) means (identity activation), the next K*D columns
 scales : (N, K, S) scale pre-activations, the last K*S columns
 """
 
-_NLLCache = namedtuple("_NLLCache", ["resp", "weights", "u", "maha", "scales", "a"])
+_NLLCache = namedtuple("_NLLCache", ["resp", "weights", "u", "scales", "a"])
 
 
 class _Exp:
@@ -164,17 +164,17 @@ class MixtureHead:
         -------
         loss : 0-d array, on z's device (no host synchronisation)
         cache : what ``nll_backward`` needs: the responsibilities γ (N, K), the weights π
-            (N, K), the standardised residuals u (N, K, D), their squared norms (N, K), the
-            scales σ (N, K, S) and their activations a (N, K, S).
+            (N, K), the standardised residuals u (N, K, D), the scales σ (N, K, S) and their
+            activations a (N, K, S).
         """
         logits, means, s = self.split(z)
         log_w, weights, _ = softmax_parts(logits, axis=1)  # (N, K)
         a, scales = self._scales(s)  # (N, K, S)
-        log_comp, u, maha = component_log_density(y, means, scales)
+        log_comp, u = component_log_density(y, means, scales)
         log_comp += log_w  # (N, K): log π_k + log N_k
         _, resp, log_p = softmax_parts(log_comp, axis=1)  # γ (N, K), log p(y_n) (N, 1)
         loss = -log_p.mean()
-        return loss, _NLLCache(resp, weights, u, maha, scales, a)
+        return loss, _NLLCache(resp, weights, u, scales, a)
 
     def nll_backward(self, cache):
         """dL/dz (N, n_outputs) in closed form from the forward cache.
@@ -184,7 +184,7 @@ class MixtureHead:
         dL/dσ_kd = γ_k (1 - u_kd²) / (σ_kd N) (diagonal),
         dL/dσ_k = γ_k (D - Σ_d u_kd²) / (σ_k N) (isotropic);  dL/ds = dL/dσ · act'(s).
         """
-        resp, weights, u, maha, scales, a = cache
+        resp, weights, u, scales, a = cache
         xp = array_module(resp)
         N = resp.shape[0]
         dz = xp.empty((N, self.n_outputs), dtype=resp.dtype)
@@ -192,14 +192,17 @@ class MixtureHead:
         xp.subtract(weights, resp, out=dlogits)
         dlogits *= 1.0 / N
         g = resp * (-1.0 / N)  # (N, K): -γ/N, shared by every other gradient
-        v = u / scales  # (N, K, D): (y - μ)/σ²
-        xp.multiply(g[:, :, None], v, out=dmeans)
+        # γ multiplies u before anything is squared or divided by σ: a collapsed component far
+        # from y has a huge u but γ = 0, and its gradient must come out 0, not 0 * inf = NaN
+        gu = g[:, :, None] * u  # (N, K, D)
+        xp.divide(gu, scales, out=dmeans)
+        gu *= u  # (N, K, D): -γ u²/N
         if self.covariance == "isotropic":
-            dsigma = (maha - self.n_dims)[:, :, None]  # (N, K, 1)
-            dsigma *= g[:, :, None]
-            dsigma /= scales
+            dsigma = gu.sum(axis=2, keepdims=True)  # (N, K, 1)
+            dsigma -= self.n_dims * g[:, :, None]
         else:
-            dsigma = u * v - 1 / scales  # (N, K, D): (u² - 1)/σ
-            dsigma *= g[:, :, None]
+            dsigma = gu
+            dsigma -= g[:, :, None]
+        dsigma /= scales
         xp.multiply(dsigma, self._act.derivative(a), out=ds)
         return dz

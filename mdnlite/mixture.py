@@ -46,21 +46,19 @@ def component_log_density(y, means, scales):
         -½ Σ_d u_kd² - (D/S) Σ_s log σ_ks - (D/2) log 2π.
     u : array (N, K, D)
         Standardised residuals u_kd = (y_d - μ_kd) / σ_kd.
-    maha : array (N, K)
-        Squared Mahalanobis distances Σ_d u_kd².
     """
     xp = array_module(means)
     D, S = means.shape[-1], scales.shape[-1]
     u = y[:, None, :] - means  # (N, K, D)
     u /= scales
-    maha = (u * u).sum(axis=-1)  # (N, K)
+    log_comp = (u * u).sum(axis=-1)  # (N, K): squared Mahalanobis distances
+    log_comp *= -0.5
     log_det = xp.log(scales).sum(axis=-1)  # (N, K): Σ_s log σ_ks
     if S != D:  # isotropic: the one σ_k stands for all D dimensions
         log_det *= D
-    log_comp = maha * -0.5
     log_comp -= log_det
     log_comp -= 0.5 * D * LOG_2PI
-    return log_comp, u, maha
+    return log_comp, u
 
 
 def log_prob(y, log_weights, means, scales):
@@ -79,7 +77,7 @@ def log_prob(y, log_weights, means, scales):
     -------
     array (N,)
     """
-    log_comp, _, _ = component_log_density(y, means, scales)
+    log_comp, _ = component_log_density(y, means, scales)
     return logsumexp(log_weights + log_comp, axis=1)
 
 
@@ -90,7 +88,7 @@ def responsibilities(y, log_weights, means, scales):
     -------
     array (N, K); each row sums to 1.
     """
-    log_comp, _, _ = component_log_density(y, means, scales)
+    log_comp, _ = component_log_density(y, means, scales)
     return array_module(means).exp(log_softmax(log_weights + log_comp, axis=1))
 
 
@@ -172,14 +170,18 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
     n_samples = int(n_samples)
     xp = array_module(means)
     rng = np.random.default_rng(rng)
-    N, K, D = means.shape
+    N, _, D = means.shape
     if temperature == 0:
         chosen = xp.broadcast_to(log_weights.argmax(axis=1)[:, None], (N, n_samples))
     else:
-        cdf = xp.cumsum(xp.exp(log_softmax(log_weights / temperature, axis=1)), axis=1)  # (N, K)
+        # shift before dividing, so that a tiny τ sends the others to -inf, never all of them
+        shifted = log_weights - log_weights.max(axis=1, keepdims=True)
+        cdf = xp.cumsum(xp.exp(log_softmax(shifted / temperature, axis=1)), axis=1)  # (N, K)
         u = xp.asarray(rng.random((N, n_samples)), dtype=cdf.dtype)
-        # inverse CDF; rounding can leave cdf[-1] a hair below u, hence the clip to K - 1
-        chosen = xp.minimum((cdf[:, None, :] < u[:, :, None]).sum(axis=2), K - 1)  # (N, n)
+        # inverse CDF against u scaled by the total, which rounding may leave a hair off 1:
+        # the count stays below K and never reaches a trailing component of zero weight
+        u *= cdf[:, -1:]
+        chosen = (cdf[:, None, :] < u[:, :, None]).sum(axis=2)  # (N, n)
     rows = xp.arange(N)[:, None]
     eps = xp.asarray(rng.standard_normal((N, n_samples, D)), dtype=means.dtype)
     eps *= scales[rows, chosen]  # (N, n, D)

@@ -184,3 +184,22 @@ def test_large_network_directional_check():
     grads = [g.copy() for g in net.grads]
     for seed in range(3):
         assert directional_derivative_error(loss, net.params, grads, rng=seed) <= RTOL
+
+
+@pytest.mark.parametrize("covariance", COVARIANCES)
+@pytest.mark.parametrize("scale_activation", sorted(SCALE_ACTIVATIONS))
+def test_collapsed_component_far_from_target_has_zero_not_nan_gradient(covariance,
+                                                                       scale_activation):
+    # component 1 has a scale near 1e-22 and sits 1 away from y: its u² overflows float32,
+    # its responsibility is 0, and so must be every gradient that flows through it
+    head = MixtureHead(2, 2, covariance, scale_activation)
+    z = np.zeros((1, head.n_outputs), np.float32)
+    head.split(z).scales[0, 1] = -50.0
+    y = np.ones((1, 2), np.float32)
+    with np.errstate(over="ignore"):
+        loss, cache = head.nll_forward(z, y)
+    dz = head.nll_backward(cache)
+    assert np.isfinite(loss) and np.isfinite(dz).all()
+    collapsed = head.split(dz)
+    assert collapsed.means[0, 1].tolist() == [0.0, 0.0]
+    assert (collapsed.scales[0, 1] == 0).all()
