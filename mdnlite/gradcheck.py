@@ -71,7 +71,6 @@ def gradient_error(f, x, analytic, eps=1e-6, floor=0.0):
     analytic : array, shape of ``x``
         The gradient to check, computed before the call (``x`` is restored afterwards, but
         anything computed from it in between is not).
-
     eps, floor : float
         See ``numerical_gradient`` and ``relative_error``.
 

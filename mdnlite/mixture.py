@@ -161,10 +161,11 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
     -------
     array (N, n_samples, D), on the device of ``means``.
     """
-    if not temperature >= 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
-    if not sigma_temperature >= 0:
-        raise ValueError(f"sigma_temperature must be >= 0, got {sigma_temperature!r}")
+    if not 0 <= temperature < float("inf"):
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    if not 0 <= sigma_temperature < float("inf"):
+        raise ValueError(f"sigma_temperature must be a finite number >= 0, "
+                         f"got {sigma_temperature!r}")
     if int(n_samples) != n_samples or n_samples < 1:
         raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
     n_samples = int(n_samples)
@@ -177,7 +178,7 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
         # shift before dividing, so that a tiny τ sends the others to -inf, never all of them
         shifted = log_weights - log_weights.max(axis=1, keepdims=True)
         cdf = xp.cumsum(xp.exp(log_softmax(shifted / temperature, axis=1)), axis=1)  # (N, K)
-        u = xp.asarray(rng.random((N, n_samples)), dtype=cdf.dtype)
+        u = xp.asarray(1.0 - rng.random((N, n_samples)), dtype=cdf.dtype)  # in (0, 1]
         # inverse CDF against u scaled by the total, which rounding may leave a hair off 1:
         # the count stays below K and never reaches a trailing component of zero weight
         u *= cdf[:, -1:]
