@@ -170,6 +170,7 @@ class MixtureHead:
         logits, means, s = self.split(z)
         log_w, weights, _ = softmax_parts(logits, axis=1)  # (N, K)
         a, scales = self._scales(s)  # (N, K, S)
+        y = y.astype(z.dtype, copy=False)  # float64 targets must not promote the gradient
         log_comp, u = component_log_density(y, means, scales)
         log_comp += log_w  # (N, K): log π_k + log N_k
         _, resp, log_p = softmax_parts(log_comp, axis=1)  # γ (N, K), log p(y_n) (N, 1)

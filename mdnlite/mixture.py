@@ -166,7 +166,8 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
     if not 0 <= sigma_temperature < float("inf"):
         raise ValueError(f"sigma_temperature must be a finite number >= 0, "
                          f"got {sigma_temperature!r}")
-    if int(n_samples) != n_samples or n_samples < 1:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
+            or n_samples < 1:
         raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
     n_samples = int(n_samples)
     xp = array_module(means)
