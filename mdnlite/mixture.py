@@ -178,7 +178,9 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
     else:
         # shift before dividing, so that a tiny τ sends the others to -inf, never all of them
         shifted = log_weights - log_weights.max(axis=1, keepdims=True)
-        cdf = xp.cumsum(xp.exp(log_softmax(shifted / temperature, axis=1)), axis=1)  # (N, K)
+        with np.errstate(over="ignore"):  # -inf for the others is the intended limit
+            shifted /= temperature
+        cdf = xp.cumsum(xp.exp(log_softmax(shifted, axis=1)), axis=1)  # (N, K)
         u = xp.asarray(1.0 - rng.random((N, n_samples)), dtype=cdf.dtype)  # in (0, 1]
         # inverse CDF against u scaled by the total, which rounding may leave a hair off 1:
         # the count stays below K and never reaches a trailing component of zero weight
