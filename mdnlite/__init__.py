@@ -6,7 +6,12 @@ and is trained by minimising the negative log-likelihood, with every gradient de
 
 from . import gradcheck, mixture
 from .backend import BackendUnavailableError, get_xp, resolve_dtype, to_host
+from .callbacks import Callback, EarlyStopping, ReduceLROnPlateau
+from .estimator import NonFiniteLossError, NotFittedError
 from .head import MixtureHead
+from .io import ModelFileError, load
+from .model import MDN, MixtureParameters
+from .regressor import Regressor
 from .layers import ELU, Dense, Identity, ReLU, Sigmoid, Softplus, Tanh
 from .network import Sequential, mlp
 from .optim import SGD, Adam, RMSProp
@@ -14,6 +19,16 @@ from .optim import SGD, Adam, RMSProp
 __version__ = "0.1.0"
 
 __all__ = [
+    "MDN",
+    "Regressor",
+    "load",
+    "MixtureParameters",
+    "EarlyStopping",
+    "ReduceLROnPlateau",
+    "Callback",
+    "NonFiniteLossError",
+    "NotFittedError",
+    "ModelFileError",
     "Adam",
     "BackendUnavailableError",
     "Dense",

@@ -10,6 +10,7 @@ from collections import namedtuple
 
 from .backend import array_module, log_softmax, softmax_parts
 from .mixture import Mixture, component_log_density
+from .validation import check_number
 
 __all__ = ["MixtureHead", "RawOutputs", "SCALE_ACTIVATIONS", "COVARIANCES"]
 
@@ -106,7 +107,7 @@ class MixtureHead:
         if scale_activation not in SCALE_ACTIVATIONS:
             raise ValueError(f"scale_activation must be one of {tuple(SCALE_ACTIVATIONS)}, "
                              f"got {scale_activation!r}")
-        if not min_scale >= 0 or min_scale == float("inf"):
+        if not check_number(min_scale, "min_scale") >= 0 or min_scale == float("inf"):
             raise ValueError(f"min_scale must be a finite number >= 0, got {min_scale!r}")
         self.n_components = int(n_components)
         self.n_dims = int(n_dims)

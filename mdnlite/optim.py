@@ -9,6 +9,7 @@ Nothing here synchronises with the host: hyperparameters are Python floats.
 import math
 
 from .backend import array_module
+from .validation import check_number
 
 __all__ = ["Optimizer", "SGD", "RMSProp", "Adam", "OPTIMIZERS", "make_optimizer"]
 
@@ -31,7 +32,7 @@ class Optimizer:
 
     def __init__(self, learning_rate, weight_decay=0.0, clip_norm=None):
         _check_positive("learning_rate", learning_rate)
-        if not weight_decay >= 0 or math.isinf(weight_decay):
+        if not check_number(weight_decay, "weight_decay") >= 0 or math.isinf(weight_decay):
             raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
         if clip_norm is not None:
             _check_positive("clip_norm", clip_norm)
@@ -84,7 +85,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        if not 0 <= momentum < 1:
+        if not 0 <= check_number(momentum, "momentum") < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
         self.state_names = ("velocity",) if self.momentum else ()
@@ -109,7 +110,7 @@ class RMSProp(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho=0.9, eps=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        if not 0 <= rho < 1:
+        if not 0 <= check_number(rho, "rho") < 1:
             raise ValueError(f"rho must be in [0, 1), got {rho!r}")
         _check_positive("eps", eps)
         self.rho, self.eps = float(rho), float(eps)
@@ -136,7 +137,7 @@ class Adam(Optimizer):
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8, **kwargs):
         super().__init__(learning_rate, **kwargs)
         for name, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not 0 <= beta < 1:
+            if not 0 <= check_number(beta, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
         _check_positive("eps", eps)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
@@ -171,5 +172,5 @@ def make_optimizer(name, **kwargs):
 
 
 def _check_positive(name, value):
-    if not (value > 0 and math.isfinite(value)):
+    if not (check_number(value, name) > 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")

@@ -209,11 +209,15 @@ CASES = [("layers", _layer_and_network_case, ())]
 CASES += [(f"head-{c}-{a}", _head_case, (c, a)) for c in COVARIANCES for a in SCALE_ACTIVATIONS]
 CASES += [(f"train-{o}", _training_case, (o,)) for o in OPTIMIZERS]
 
-# the public names these cases call; a new public function must join them
+# the public names these cases call (and, for the estimators, the strict-backend test in
+# test_estimator.py); a new public function must join them
 EXERCISED = {
     "mdnlite": {"Dense", "ELU", "Identity", "MixtureHead", "ReLU", "Sigmoid", "Softplus", "Tanh",
                 "Sequential", "mlp", "SGD", "RMSProp", "Adam", "get_xp", "resolve_dtype",
-                "to_host", "BackendUnavailableError", "gradcheck", "mixture"},
+                "to_host", "BackendUnavailableError", "gradcheck", "mixture",
+                "MDN", "Regressor", "load", "MixtureParameters", "EarlyStopping",
+                "ReduceLROnPlateau", "Callback", "NonFiniteLossError", "NotFittedError",
+                "ModelFileError"},
     "mixture": {"Mixture", "log_prob", "responsibilities", "mean", "variance", "approx_mode",
                 "sample"},
     "gradcheck": {"numerical_gradient", "relative_error", "gradient_error",

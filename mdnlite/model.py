@@ -1,0 +1,134 @@
+"""``MDN``: the Mixture Density Network estimator (fit, predict, score, sample).
+
+The network maps x to the raw outputs of a ``MixtureHead``; every prediction is a function of
+the mixture those outputs describe (``mixture.py``). Training lives in ``estimator.py``,
+persistence in ``io.py``.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from .backend import to_host
+from .estimator import NetworkEstimator
+from .head import MixtureHead
+from . import mixture
+
+__all__ = ["MDN", "MixtureParameters"]
+
+MixtureParameters = namedtuple("MixtureParameters", ["weights", "means", "scales"])
+MixtureParameters.__doc__ = """Host (NumPy) arrays describing p(y | x) for N inputs.
+
+weights : (N, K) mixture weights, each row summing to 1
+means : (N, K, D) component means
+scales : (N, K, D) component standard deviations per dimension (an isotropic head repeats
+    its one scale over the D dimensions)
+"""
+
+
+class MDN(NetworkEstimator):
+    """Mixture Density Network: p(y | x) = Σ_k π_k(x) N(y | μ_k(x), diag σ_k(x)²).
+
+    Parameters
+    ----------
+    n_components : int >= 1
+        K, the number of Gaussian components.
+    covariance : {"diagonal", "isotropic"}
+        One scale per component and target dimension, or one per component.
+    scale_activation : {"softplus", "exp", "elu1"}
+        Maps the raw scale outputs to positive scales.
+    min_scale : float >= 0
+        Floor added to every scale; keeps components from collapsing onto single points.
+    **kwargs
+        The network and training hyperparameters of ``estimator.NetworkEstimator``:
+        hidden_sizes, activation, optimizer, learning_rate, weight_decay, clip_norm,
+        max_epochs, batch_size, backend, dtype, random_state, warm_start, verbose.
+
+    Attributes
+    ----------
+    network_ : network.Sequential
+    loss_ : head.MixtureHead
+    optimizer_ : optim.Optimizer
+    loss_curve_, validation_loss_curve_ : list of float
+        Mean training / validation NLL (nats per sample) after each epoch.
+    n_features_in_, n_targets_ : int
+    n_epochs_ : int
+        Epochs trained so far, over all calls.
+    """
+
+    def __init__(self, n_components=5, *, covariance="diagonal", scale_activation="softplus",
+                 min_scale=1e-3, hidden_sizes=(32, 32), activation="tanh", optimizer="adam",
+                 learning_rate=1e-3, weight_decay=0.0, clip_norm=None, max_epochs=200,
+                 batch_size=256, backend="numpy", dtype="float32", random_state=None,
+                 warm_start=False, verbose=0):
+        super().__init__(hidden_sizes=hidden_sizes, activation=activation, optimizer=optimizer,
+                         learning_rate=learning_rate, weight_decay=weight_decay,
+                         clip_norm=clip_norm, max_epochs=max_epochs, batch_size=batch_size,
+                         backend=backend, dtype=dtype, random_state=random_state,
+                         warm_start=warm_start, verbose=verbose)
+        self.n_components = n_components
+        self.covariance = covariance
+        self.scale_activation = scale_activation
+        self.min_scale = min_scale
+
+    def _check_params(self):
+        if isinstance(self.n_components, bool) or not isinstance(self.n_components,
+                                                                  (int, np.integer)):
+            raise TypeError(f"n_components must be an integer, got {self.n_components!r}")
+        MixtureHead(self.n_components, 1, self.covariance, self.scale_activation,
+                    self.min_scale)  # raises a ValueError naming any bad argument
+        return super()._check_params()
+
+    def _make_loss(self, n_targets):
+        return MixtureHead(self.n_components, n_targets, self.covariance,
+                           self.scale_activation, self.min_scale)
+
+    def _mixture(self, X):
+        """The mixture for inputs X, on the model's device (mixture.Mixture)."""
+        X = self._inputs(X)
+        return self.loss_.mixture(self._raw_outputs(X))
+
+    # --- predictions: arrays on the model's device ------------------------------------------
+
+    def predict(self, X):
+        """Conditional mean E[y | x], (N, D)."""
+        m = self._mixture(X)
+        return mixture.mean(m.log_weights, m.means)
+
+    def predict_variance(self, X):
+        """Conditional variance of each target dimension (law of total variance), (N, D)."""
+        return mixture.variance(*self._mixture(X))
+
+    def predict_mode(self, X):
+        """Mean of the heaviest component, the usual approximate mode, (N, D)."""
+        m = self._mixture(X)
+        return mixture.approx_mode(m.log_weights, m.means)
+
+    def predict_mixture(self, X):
+        """The mixture parameters as host arrays (see ``MixtureParameters``)."""
+        m = self._mixture(X)
+        xp = self._xp
+        scales = xp.broadcast_to(m.scales, m.means.shape)
+        return MixtureParameters(to_host(xp.exp(m.log_weights)), to_host(m.means),
+                                 to_host(scales))
+
+    def score_samples(self, X, y):
+        """log p(y | x) for each sample, (N,), in nats."""
+        X, y = self._pair(X, y)
+        return mixture.log_prob(y, *self.loss_.mixture(self._raw_outputs(X)))
+
+    def score(self, X, y):
+        """Mean log p(y | x) over the samples (higher is better), as a float."""
+        return float(self.score_samples(X, y).mean())
+
+    def sample(self, X, n_samples=1, temperature=1.0, sigma_temperature=1.0,
+               random_state=None):
+        """Draw from p(y | x) for each input: (N, n_samples, D).
+
+        ``temperature`` divides the log weights (0: always the heaviest component);
+        ``sigma_temperature`` multiplies every component's covariance (see ``mixture.sample``).
+        ``random_state`` seeds a host generator, so a seed gives the same samples on every
+        backend.
+        """
+        return mixture.sample(*self._mixture(X), n_samples=n_samples, rng=random_state,
+                              temperature=temperature, sigma_temperature=sigma_temperature)

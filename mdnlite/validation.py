@@ -1,0 +1,106 @@
+"""Checks on user input: clear errors that name the argument, never a NaN from deep inside.
+
+Each check returns the data as a 2-D floating array on the requested device, or raises a
+ValueError / TypeError that says which argument is wrong and how.
+"""
+
+import numbers
+
+import numpy as np
+
+from .backend import array_module, to_host
+
+__all__ = ["check_array", "check_pair", "check_positive_int", "check_fraction", "check_number"]
+
+
+def check_array(a, name, *, xp, dtype, n_features=None):
+    """Validate one data argument and return it as an (N, F) array of ``dtype`` on ``xp``.
+
+    Parameters
+    ----------
+    a : array-like, (N,) or (N, F), NumPy or CuPy
+        A 1-D array is one feature per sample.
+    name : str
+        The argument's name, for the error messages ("X", "y", ...).
+    xp : module
+        Where the result lives. Data on another device is moved explicitly.
+    dtype : numpy.dtype or None
+        None keeps the data's own numeric dtype (no conversion copy).
+    n_features : int, optional
+        The number of columns the model was fitted with.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric data (strings, objects, booleans, complex numbers).
+    ValueError
+        Wrong number of dimensions, no samples, no features, NaN or infinity, or a feature
+        count other than ``n_features``.
+    """
+    source = array_module(a) if hasattr(a, "dtype") else np
+    if source is np:
+        a = np.asarray(a)  # lists and scalars too; checked on the host, moved below
+    elif xp is np:
+        a = to_host(a)  # a device array for a host model: one explicit copy
+    kind = np.dtype(a.dtype).kind
+    if kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    elif a.ndim != 2:
+        raise ValueError(f"{name} must be 1-D (N,) or 2-D (N, n_features), got shape {a.shape}")
+    if a.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it has no samples")
+    if a.shape[1] == 0:
+        raise ValueError(f"{name} has no features: shape {a.shape}")
+    if n_features is not None and a.shape[1] != n_features:
+        raise ValueError(f"{name} has {a.shape[1]} features, but the model was fitted with "
+                         f"{n_features}")
+    a = xp.asarray(a)
+    if kind == "f" and not bool(xp.isfinite(a).all()):
+        bad = int((~xp.isfinite(a)).any(axis=1).sum())
+        raise ValueError(f"{name} contains NaN or infinity (in {bad} of {a.shape[0]} rows)")
+    if dtype is not None and a.dtype != dtype:
+        with np.errstate(over="ignore"):
+            a = a.astype(dtype)
+        if not bool(xp.isfinite(a).all()):
+            raise ValueError(f"{name} has values too large for {np.dtype(dtype).name}")
+    return a
+
+
+def check_pair(X, y, *, xp, dtype, n_features=None, n_targets=None, names=("X", "y")):
+    """Validate inputs and targets together: both as ``check_array``, with equal lengths."""
+    x_name, y_name = names
+    X = check_array(X, x_name, xp=xp, dtype=dtype, n_features=n_features)
+    y = check_array(y, y_name, xp=xp, dtype=dtype)
+    if n_targets is not None and y.shape[1] != n_targets:
+        raise ValueError(f"{y_name} has {y.shape[1]} target dimensions, but the model was "
+                         f"fitted with {n_targets}")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got "
+                         f"{X.shape[0]} and {y.shape[0]}")
+    return X, y
+
+
+def check_positive_int(value, name, minimum=1):
+    """Return ``value`` as an int >= ``minimum``; a clear error otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_fraction(value, name):
+    """Return ``value`` as a float in [0, 1); a clear error otherwise."""
+    value = check_number(value, name)
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+def check_number(value, name):
+    """Return ``value`` as a float if it is a real number (not a bool); a TypeError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    return float(value)

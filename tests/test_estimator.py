@@ -1,0 +1,664 @@
+"""The ``MDN`` and ``Regressor`` estimators end to end, every fit a tiny one.
+
+Conventions (scikit-learn's), shapes, reproducibility, loss curves, callbacks, partial_fit and
+warm starts, what each model learns, the MDN beating least squares on Bishop's inverse sine,
+and every public method on the strict host/device backend (tests/strict_backend.py).
+"""
+
+import numpy as np
+import pytest
+
+import mdnlite
+from mdnlite import MDN, Callback, EarlyStopping, ReduceLROnPlateau, Regressor
+from mdnlite.backend import to_host
+
+from strict_backend import DeviceArray, strict
+
+TINY = dict(hidden_sizes=(8,), max_epochs=3, batch_size=64, random_state=0)
+
+MDN_PARAMS = {"n_components", "covariance", "scale_activation", "min_scale"}
+NETWORK_PARAMS = {"hidden_sizes", "activation", "optimizer", "learning_rate", "weight_decay",
+                  "clip_norm", "max_epochs", "batch_size", "backend", "dtype", "random_state",
+                  "warm_start", "verbose"}
+
+
+def make_data(n=200, d_in=2, d=1, seed=0):
+    """X (n, d_in) standard normal; y (n, d) a smooth function of X plus noise."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d_in))
+    y = np.tanh(X @ rng.normal(size=(d_in, d))) + 0.1 * rng.normal(size=(n, d))
+    return X, y
+
+
+def bishop(n, seed):
+    """Bishop's inverse problem: inputs t = x + 0.3 sin(2πx) + U(-0.1, 0.1), targets x."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, n)
+    t = x + 0.3 * np.sin(2 * np.pi * x) + rng.uniform(-0.1, 0.1, n)
+    return t, x
+
+
+def logsumexp(a, axis):
+    m = a.max(axis=axis, keepdims=True)
+    return (m + np.log(np.exp(a - m).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def _optimizer_state(model):
+    opt = model.optimizer_
+    return opt.iterations, {k: [a.copy() for a in v] for k, v in (opt.state or {}).items()}
+
+
+def _assert_same_state(a, b):
+    assert a[0] == b[0] and sorted(a[1]) == sorted(b[1])
+    for name in a[1]:
+        for u, v in zip(a[1][name], b[1][name]):
+            np.testing.assert_array_equal(u, v)
+
+
+class Recorder(Callback):
+    """Records every hook call and, after each epoch, the weights and optimizer state."""
+
+    def __init__(self):
+        self.begins, self.ends, self.epochs, self.logs = 0, 0, [], []
+        self.weights, self.learning_rates, self.iterations = [], [], []
+
+    def on_train_begin(self, model):
+        self.begins += 1
+        self.initial_weights = model.get_weights()
+        self.initial_optimizer = _optimizer_state(model)
+
+    def on_epoch_end(self, model, epoch, logs):
+        self.epochs.append(epoch)
+        self.logs.append(dict(logs))
+        self.weights.append(model.get_weights())
+        self.learning_rates.append(model.optimizer_.learning_rate)
+        self.iterations.append(model.optimizer_.iterations)
+        return False
+
+    def on_train_end(self, model):
+        self.ends += 1
+
+
+# --- scikit-learn conventions ----------------------------------------------------------------
+
+@pytest.mark.parametrize("cls, names", [(MDN, MDN_PARAMS | NETWORK_PARAMS),
+                                        (Regressor, NETWORK_PARAMS)])
+def test_constructor_only_stores_its_arguments(cls, names):
+    hidden = (7, 5)
+    given = dict(hidden_sizes=hidden, learning_rate=0.02, max_epochs=9, random_state=3)
+    if cls is MDN:
+        given.update(n_components=4, covariance="isotropic", min_scale=0.01)
+    model = cls(**given)
+    params = model.get_params()
+    assert set(params) == names
+    assert params["hidden_sizes"] is hidden  # stored as given, not converted
+    assert {k: params[k] for k in given} == given
+    assert [a for a in vars(model) if a.endswith("_")] == []
+    # invalid values are stored too: checking them is fit's job
+    assert cls(learning_rate=-1.0, max_epochs=0).get_params()["learning_rate"] == -1.0
+    with pytest.raises(mdnlite.NotFittedError):
+        model.score(np.zeros((2, 1)), np.zeros(2))
+
+
+@pytest.mark.parametrize("cls", [MDN, Regressor])
+def test_get_params_set_params_round_trip(cls):
+    model = cls(hidden_sizes=(4,), max_epochs=5, random_state=1)
+    clone = cls(**model.get_params())
+    assert clone.get_params() == model.get_params()
+    assert clone.set_params(max_epochs=2, learning_rate=0.05) is clone
+    assert clone.get_params()["max_epochs"] == 2 and clone.learning_rate == 0.05
+    assert model.max_epochs == 5  # the original is untouched
+    model.set_params(**clone.get_params())
+    assert model.get_params() == clone.get_params()
+    with pytest.raises(ValueError, match="'n_hidden' is not a parameter"):
+        model.set_params(n_hidden=3)
+    X, y = make_data(60)
+    assert clone.fit(X, y).n_epochs_ == 2  # set_params takes effect at the next fit
+    assert type(clone).__name__ in repr(clone) and "max_epochs=2" in repr(clone)
+
+
+# --- fit, shapes and types ---------------------------------------------------------------
+
+@pytest.mark.parametrize("x_shape", ["(N,)", "(N, D_in)"])
+@pytest.mark.parametrize("y_shape, D", [("(N,)", 1), ("(N, 1)", 1), ("(N, D)", 3)])
+def test_mdn_output_shapes(x_shape, y_shape, D):
+    N, K = 50, 3
+    X, y = make_data(N, d_in=1 if x_shape == "(N,)" else 2, d=D)
+    if x_shape == "(N,)":
+        X = X[:, 0]
+    if y_shape == "(N,)":
+        y = y[:, 0]
+    model = MDN(K, **TINY)
+    assert model.fit(X, y) is model
+    assert model.n_features_in_ == (1 if X.ndim == 1 else 2) and model.n_targets_ == D
+    for out in (model.predict(X), model.predict_variance(X), model.predict_mode(X)):
+        assert type(out) is np.ndarray and out.shape == (N, D) and np.isfinite(out).all()
+    assert (model.predict_variance(X) > 0).all()
+    mix = model.predict_mixture(X)
+    assert isinstance(mix, mdnlite.MixtureParameters) and mix._fields == ("weights", "means",
+                                                                          "scales")
+    assert all(type(a) is np.ndarray for a in mix)
+    assert mix.weights.shape == (N, K) and mix.means.shape == mix.scales.shape == (N, K, D)
+    np.testing.assert_allclose(mix.weights.sum(axis=1), 1.0, rtol=1e-5)
+    assert (mix.weights >= 0).all() and (mix.scales > 0).all()
+    log_p = model.score_samples(X, y)
+    assert type(log_p) is np.ndarray and log_p.shape == (N,) and np.isfinite(log_p).all()
+    score = model.score(X, y)
+    assert type(score) is float and score == pytest.approx(float(log_p.mean()), rel=1e-6)
+    assert model.sample(X).shape == (N, 1, D)
+    draws = model.sample(X, n_samples=4, random_state=0)
+    assert type(draws) is np.ndarray and draws.shape == (N, 4, D) and np.isfinite(draws).all()
+
+
+@pytest.mark.parametrize("covariance", ["isotropic", "diagonal"])
+@pytest.mark.parametrize("scale_activation", ["softplus", "exp", "elu1"])
+def test_predictions_agree_with_the_mixture(covariance, scale_activation):
+    """Every prediction is the formula of the mixture that predict_mixture returns."""
+    X, y = make_data(80, d=2)
+    model = MDN(3, covariance=covariance, scale_activation=scale_activation, min_scale=0.01,
+                dtype="float64", **TINY).fit(X, y)
+    w, mu, sigma = model.predict_mixture(X)  # (N, K), (N, K, D), (N, K, D)
+    assert (sigma >= 0.01).all()  # the floor
+    if covariance == "isotropic":
+        np.testing.assert_array_equal(sigma[:, :, 0], sigma[:, :, 1])
+    else:
+        assert not np.array_equal(sigma[:, :, 0], sigma[:, :, 1])
+    mean = (w[:, :, None] * mu).sum(axis=1)
+    np.testing.assert_allclose(model.predict(X), mean, rtol=1e-10, atol=1e-12)
+    second = (w[:, :, None] * (sigma ** 2 + mu ** 2)).sum(axis=1)
+    np.testing.assert_allclose(model.predict_variance(X), second - mean ** 2, rtol=1e-8)
+    np.testing.assert_array_equal(model.predict_mode(X),
+                                  mu[np.arange(len(X)), w.argmax(axis=1)])
+    log_comp = -0.5 * (((y[:, None, :] - mu) / sigma) ** 2 + np.log(2 * np.pi * sigma ** 2))
+    expected = logsumexp(np.log(w) + log_comp.sum(axis=2), axis=1)
+    np.testing.assert_allclose(model.score_samples(X, y), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_dtype_and_input_forms():
+    X, y = make_data(60, d_in=1)
+    ref = MDN(2, **TINY).fit(X, y)
+    assert ref.predict(X).dtype == np.float32 and ref.get_weights().dtype == np.float32
+    from_lists = MDN(2, **TINY).fit(X.tolist(), y[:, 0].tolist())
+    from_1d = MDN(2, **TINY).fit(X[:, 0], y)
+    for other in (from_lists, from_1d):
+        np.testing.assert_array_equal(other.get_weights(), ref.get_weights())
+    pred = from_lists.predict(X[:, 0].tolist())
+    assert type(pred) is np.ndarray
+    np.testing.assert_array_equal(pred, ref.predict(X))
+    assert from_lists.score(X.tolist(), y.tolist()) == ref.score(X, y)
+    wide = MDN(2, dtype="float64", **TINY).fit(X, y)
+    assert wide.predict(X).dtype == np.float64 and wide.get_weights().dtype == np.float64
+    r = Regressor(**TINY).fit(X.tolist(), y.tolist())
+    assert type(r.predict(X.tolist())) is np.ndarray and type(r.score(X, y)) is float
+
+
+def test_regressor_output_shapes():
+    N = 40
+    X, y = make_data(N, d=3)
+    model = Regressor(**TINY)
+    assert model.fit(X, y) is model
+    assert model.predict(X).shape == (N, 3)
+    assert model.noise_variance_.shape == (3,) and (model.noise_variance_ > 0).all()
+    assert model.score_samples(X, y).shape == (N,)
+    one = Regressor(**TINY).fit(X[:, 0], y[:, 0])
+    assert one.predict(X[:, 0]).shape == (N, 1)
+    assert one.score_samples(X[:, 0], y[:, 0]).shape == (N,)
+
+
+# --- reproducibility ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("cls", [MDN, Regressor])
+def test_same_seed_same_model(cls):
+    X, y = make_data(120, d=2)
+    kwargs = dict(TINY, batch_size=32)  # several shuffled batches per epoch
+    a = cls(**kwargs).fit(X, y, validation_split=0.2)
+    b = cls(**kwargs).fit(X, y, validation_split=0.2)
+    c = cls(**dict(kwargs, random_state=1)).fit(X, y, validation_split=0.2)
+    np.testing.assert_array_equal(a.get_weights(), b.get_weights())
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    assert a.loss_curve_ == b.loss_curve_
+    assert a.validation_loss_curve_ == b.validation_loss_curve_
+    assert not np.array_equal(a.get_weights(), c.get_weights())
+    assert a.loss_curve_ != c.loss_curve_
+
+
+def test_sampling_is_seeded():
+    X, y = make_data(30)
+    model = MDN(3, **TINY).fit(X, y)
+    first = model.sample(X, n_samples=5, random_state=7)
+    np.testing.assert_array_equal(model.sample(X, n_samples=5, random_state=7), first)
+    assert not np.array_equal(model.sample(X, n_samples=5, random_state=8), first)
+
+
+# --- loss curves and validation ----------------------------------------------------------
+
+def test_loss_curves_and_validation():
+    X, y = make_data(200)
+    X_val, y_val = make_data(50, seed=1)
+    plain = MDN(2, **dict(TINY, max_epochs=4)).fit(X, y)
+    assert len(plain.loss_curve_) == plain.n_epochs_ == 4
+    assert plain.validation_loss_curve_ == []
+    assert all(type(v) is float for v in plain.loss_curve_)
+
+    held = MDN(2, **dict(TINY, max_epochs=4)).fit(X, y, validation_data=(X_val, y_val))
+    assert len(held.validation_loss_curve_) == 4
+    assert held.loss_curve_ == plain.loss_curve_  # validation data do not touch training
+    # the recorded validation loss is the mean NLL on the validation data after that epoch
+    assert held.validation_loss_curve_[-1] == pytest.approx(-held.score(X_val, y_val), rel=1e-5)
+
+    split = MDN(2, **dict(TINY, max_epochs=4)).fit(X, y, validation_split=0.25)
+    assert len(split.validation_loss_curve_) == len(split.loss_curve_) == 4
+    assert np.isfinite(split.validation_loss_curve_).all()
+    assert split.loss_curve_ != plain.loss_curve_  # it trained on 150 samples, not 200
+
+    r = Regressor(**TINY).fit(X, y, validation_data=(X_val, y_val))
+    mse = float(((r.predict(X_val) - y_val) ** 2).mean())
+    assert r.validation_loss_curve_[-1] == pytest.approx(mse, rel=1e-5)
+
+    with pytest.raises(ValueError, match="validation_data or validation_split, not both"):
+        MDN(2, **TINY).fit(X, y, validation_data=(X_val, y_val), validation_split=0.2)
+
+
+def _spy_on_batches(model):
+    """Record the targets of every call to the model's loss (each training batch and each
+    validation pass); the targets are the sample numbers, so they say which rows were used."""
+    calls, forward = [], model.loss_.nll_forward
+
+    def spy(z, y):
+        calls.append(to_host(y)[:, 0].copy())
+        return forward(z, y)
+
+    model.loss_.nll_forward = spy
+    return calls
+
+
+def test_every_epoch_visits_each_training_row_once_in_a_new_order():
+    N = 100
+    X, y = np.random.default_rng(0).normal(size=(N, 2)), np.arange(N, dtype=float)
+    model = Regressor(**dict(TINY, batch_size=32, warm_start=True)).partial_fit(X, y)
+    calls = _spy_on_batches(model)
+    model.set_params(max_epochs=3).fit(X, y)
+    assert [len(c) for c in calls] == [32, 32, 32, 4] * 3
+    orders = [np.concatenate(calls[i:i + 4]) for i in range(0, 12, 4)]
+    for order in orders:
+        np.testing.assert_array_equal(np.sort(order), np.arange(N))
+    assert not np.array_equal(orders[0], orders[1]) and not np.array_equal(orders[1], orders[2])
+    assert not np.array_equal(orders[0], np.arange(N))
+
+    # with validation_split the held-out rows are never trained on and are the same each epoch
+    model = Regressor(**dict(TINY, batch_size=32, warm_start=True)).partial_fit(X, y)
+    calls = _spy_on_batches(model)
+    model.set_params(max_epochs=2).fit(X, y, validation_split=0.2)
+    assert [len(c) for c in calls] == [32, 32, 16, 20] * 2
+    train = [np.concatenate(calls[i:i + 3]) for i in (0, 4)]
+    held_out = [calls[3], calls[7]]
+    np.testing.assert_array_equal(np.sort(train[0]), np.sort(train[1]))
+    np.testing.assert_array_equal(held_out[0], held_out[1])
+    np.testing.assert_array_equal(np.sort(np.concatenate([train[0], held_out[0]])),
+                                  np.arange(N))
+    assert not np.array_equal(train[0], train[1])
+
+
+@pytest.mark.parametrize("cls", [MDN, Regressor])
+def test_training_loss_goes_down_on_an_easy_problem(cls):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 300)
+    y = 2 * x + 0.05 * rng.normal(size=300)
+    model = cls(hidden_sizes=(16,), learning_rate=0.01, max_epochs=30, batch_size=32,
+                random_state=0).fit(x, y)
+    curve = model.loss_curve_
+    if cls is MDN:
+        assert curve[-1] < curve[0] - 1.0  # nats per sample
+        assert model.score(x, y) > 1.0  # noise sd 0.05: the best possible is about 1.6
+    else:
+        assert curve[-1] < 0.05 * curve[0]
+
+
+# --- callbacks ---------------------------------------------------------------------------
+
+def test_callback_hooks():
+    X, y = make_data(100)
+    X_val, y_val = make_data(30, seed=1)
+    rec = Recorder()
+    model = MDN(2, **dict(TINY, max_epochs=3)).fit(X, y, validation_data=(X_val, y_val),
+                                                    callbacks=[rec])
+    assert (rec.begins, rec.ends, rec.epochs) == (1, 1, [0, 1, 2])
+    assert [log["loss"] for log in rec.logs] == model.loss_curve_
+    assert [log["val_loss"] for log in rec.logs] == model.validation_loss_curve_
+    np.testing.assert_array_equal(rec.weights[-1], model.get_weights())
+
+    class StopAfterTwo(Callback):
+        def on_epoch_end(self, model, epoch, logs):
+            return epoch == 1
+
+    stopped = MDN(2, **dict(TINY, max_epochs=10)).fit(X, y, callbacks=[StopAfterTwo()])
+    assert stopped.n_epochs_ == len(stopped.loss_curve_) == 2
+
+
+def test_early_stopping_stops_when_nothing_improves():
+    # no epoch can beat the first by 1000 nats: epochs 1 and 2 do not improve, then it stops
+    X, y = make_data(100)
+    es = EarlyStopping(monitor="loss", patience=2, min_delta=1e3)
+    model = MDN(2, **dict(TINY, max_epochs=50)).fit(X, y, callbacks=[es])
+    assert model.n_epochs_ == len(model.loss_curve_) == 3
+    assert (es.best_epoch, es.stopped_epoch) == (0, 2)
+
+
+def test_early_stopping_runs_on_while_improving():
+    X, y = make_data(100)
+    es = EarlyStopping(monitor="loss", patience=0)
+    model = Regressor(hidden_sizes=(8,), max_epochs=8, batch_size=100, learning_rate=0.01,
+                      random_state=0).fit(X, y, callbacks=[es])
+    assert np.all(np.diff(model.loss_curve_) < 0)  # full-batch Adam on a smooth problem
+    assert es.stopped_epoch is None and es.best_epoch == 7 and model.n_epochs_ == 8
+
+
+def test_early_stopping_restores_the_best_weights():
+    # 40 noise targets and a wide network: the validation loss is best after an epoch or
+    # two and then rises as the network memorises the training noise
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 2)), rng.normal(size=40)
+    X_val, y_val = rng.normal(size=(200, 2)), rng.normal(size=200)
+    rec = Recorder()
+    es = EarlyStopping(patience=3, restore_best_weights=True)
+    model = MDN(3, hidden_sizes=(32,), learning_rate=0.03, max_epochs=100, batch_size=40,
+                random_state=0)
+    model.fit(X, y, validation_data=(X_val, y_val), callbacks=[rec, es])
+    assert es.stopped_epoch is not None and model.n_epochs_ < 100
+    best = es.best_epoch
+    assert best == int(np.argmin(model.validation_loss_curve_)) < es.stopped_epoch
+    np.testing.assert_array_equal(model.get_weights(), rec.weights[best])
+    assert not np.array_equal(model.get_weights(), rec.weights[-1])
+    assert model.score(X_val, y_val) == pytest.approx(-model.validation_loss_curve_[best],
+                                                      rel=1e-5)
+
+    # without restore_best_weights the last epoch's weights stay
+    rec = Recorder()
+    model.fit(X, y, validation_data=(X_val, y_val), callbacks=[rec, EarlyStopping(patience=3)])
+    np.testing.assert_array_equal(model.get_weights(), rec.weights[-1])
+
+
+def test_early_stopping_on_val_loss_needs_validation_data():
+    X, y = make_data(50)
+    with pytest.raises(ValueError, match="monitors 'val_loss'.*validation_data or "
+                                         "validation_split"):
+        MDN(2, **TINY).fit(X, y, callbacks=[EarlyStopping(monitor="val_loss")])
+    with pytest.raises(ValueError, match="monitors 'val_loss'"):
+        MDN(2, **TINY).fit(X, y, callbacks=[ReduceLROnPlateau()])
+    es = EarlyStopping(monitor="val_loss", patience=1)
+    MDN(2, **TINY).fit(X, y, validation_split=0.2, callbacks=[es])  # fine with a split
+
+
+def test_reduce_lr_on_plateau_reduces_by_factor_down_to_min_lr():
+    X, y = make_data(100)
+    rec = Recorder()
+    plateau = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=1e3,
+                                min_lr=2e-4)
+    model = MDN(2, learning_rate=1e-3, **dict(TINY, max_epochs=6))
+    model.fit(X, y, callbacks=[plateau, rec])
+    assert rec.learning_rates == pytest.approx([1e-3, 5e-4, 2.5e-4, 2e-4, 2e-4, 2e-4],
+                                               rel=1e-12)
+    assert [epoch for epoch, _ in plateau.reductions] == [1, 2, 3]
+    assert model.optimizer_.learning_rate == 2e-4
+    assert model.learning_rate == 1e-3  # the constructor argument is left alone
+
+
+def test_reduce_lr_on_plateau_waits_patience_and_cooldown():
+    X, y = make_data(100)
+    plateau = ReduceLROnPlateau(monitor="loss", factor=0.1, patience=2, cooldown=1,
+                                min_delta=1e3)
+    model = MDN(2, learning_rate=1e-2, **dict(TINY, max_epochs=7)).fit(X, y,
+                                                                       callbacks=[plateau])
+    # epoch 0 improves; 1, 2 do not -> reduce at 2; 3 cools down; 4, 5 do not -> reduce at 5
+    assert [epoch for epoch, _ in plateau.reductions] == [2, 5]
+    assert model.optimizer_.learning_rate == pytest.approx(1e-4, rel=1e-12)
+
+    steady = ReduceLROnPlateau(monitor="loss", patience=0)
+    model = Regressor(hidden_sizes=(8,), max_epochs=6, batch_size=100, learning_rate=0.01,
+                      random_state=0).fit(X, y, callbacks=[steady])
+    assert np.all(np.diff(model.loss_curve_) < 0)
+    assert steady.reductions == [] and model.optimizer_.learning_rate == 0.01
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: EarlyStopping(monitor="accuracy"), "monitor must be 'loss' or 'val_loss'"),
+    (lambda: EarlyStopping(patience=-1), "patience must be an integer >= 0"),
+    (lambda: EarlyStopping(patience=1.5), "patience must be an integer, got 1.5"),
+    (lambda: EarlyStopping(min_delta=-0.1), "min_delta must be >= 0"),
+    (lambda: EarlyStopping(min_delta=float("nan")), "min_delta must be >= 0"),
+    (lambda: ReduceLROnPlateau(factor=1.0), r"factor must be in \(0, 1\)"),
+    (lambda: ReduceLROnPlateau(factor=0), r"factor must be in \(0, 1\)"),
+    (lambda: ReduceLROnPlateau(factor=2.0), r"factor must be in \(0, 1\)"),
+    (lambda: ReduceLROnPlateau(cooldown=-1), "cooldown must be an integer >= 0"),
+    (lambda: ReduceLROnPlateau(cooldown=0.5), "cooldown must be an integer, got 0.5"),
+    (lambda: ReduceLROnPlateau(min_lr=-1e-3), "min_lr must be >= 0"),
+    (lambda: ReduceLROnPlateau(monitor="lr"), "monitor must be"),
+    (lambda: ReduceLROnPlateau(patience=-2), "patience must be"),
+])
+def test_bad_callback_arguments(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
+
+
+# --- partial_fit and warm starts ---------------------------------------------------------
+
+@pytest.mark.parametrize("cls", [MDN, Regressor])
+def test_partial_fit_trains_one_epoch_per_call(cls):
+    X, y = make_data(150, d=2)
+    kwargs = dict(TINY, batch_size=32)  # 5 steps per epoch
+    model = cls(**kwargs)
+    assert model.partial_fit(X, y) is model
+    # the first call initialises from the seed: a one-epoch fit
+    twin = cls(**dict(kwargs, max_epochs=1)).fit(X, y)
+    np.testing.assert_array_equal(model.get_weights(), twin.get_weights())
+    assert model.loss_curve_ == twin.loss_curve_ and model.n_epochs_ == 1
+    twin.set_params(warm_start=True)
+    for epoch in (2, 3):
+        before, curve = model.get_weights(), list(model.loss_curve_)
+        assert model.partial_fit(X, y) is model
+        assert model.n_epochs_ == len(model.loss_curve_) == epoch
+        assert model.loss_curve_[:-1] == curve
+        assert model.optimizer_.iterations == 5 * epoch
+        assert not np.array_equal(model.get_weights(), before)
+        # each further call is one epoch from the current weights, optimizer state and
+        # generator: a warm-started one-epoch fit
+        twin.fit(X, y)
+        np.testing.assert_array_equal(model.get_weights(), twin.get_weights())
+        assert model.loss_curve_ == twin.loss_curve_
+    assert model.validation_loss_curve_ == []
+
+
+@pytest.mark.parametrize("cls", [MDN, Regressor])
+def test_partial_fit_after_fit_continues(cls):
+    X, y = make_data(150)
+    kwargs = dict(TINY, batch_size=32, max_epochs=2)
+    model = cls(**kwargs).fit(X, y)
+    weights, curve, state = model.get_weights(), list(model.loss_curve_), _optimizer_state(model)
+    rec = Recorder()
+    twin = cls(**kwargs).fit(X, y)
+    twin.set_params(warm_start=True, max_epochs=1).fit(X, y, callbacks=[rec])
+    np.testing.assert_array_equal(rec.initial_weights, weights)
+    model.partial_fit(X, y)
+    assert model.n_epochs_ == 3 and model.loss_curve_[:2] == curve
+    assert model.optimizer_.iterations == state[0] + 5
+    np.testing.assert_array_equal(model.get_weights(), twin.get_weights())
+    fresh = cls(**kwargs).partial_fit(X, y)
+    assert not np.array_equal(model.get_weights(), fresh.get_weights())
+
+
+@pytest.mark.parametrize("cls", [MDN, Regressor])
+def test_warm_start(cls):
+    X, y = make_data(150)
+    kwargs = dict(TINY, batch_size=32, max_epochs=2)  # 5 steps per epoch
+    warm = cls(warm_start=True, **kwargs).fit(X, y)
+    weights, curve, state = warm.get_weights(), list(warm.loss_curve_), _optimizer_state(warm)
+    rec = Recorder()
+    warm.set_params(max_epochs=3).fit(X, y, callbacks=[rec])
+    # it went on from the weights, optimizer state and curves it had
+    np.testing.assert_array_equal(rec.initial_weights, weights)
+    _assert_same_state(rec.initial_optimizer, state)
+    assert warm.n_epochs_ == len(warm.loss_curve_) == 5 and warm.loss_curve_[:2] == curve
+    assert warm.optimizer_.iterations == 25 and rec.iterations == [15, 20, 25]
+    assert warm.loss_curve_[2] != curve[0]
+
+    cold = cls(**kwargs).fit(X, y)
+    rec = Recorder()
+    cold.fit(X[::-1], y[::-1], callbacks=[rec])  # warm_start=False: a fresh start
+    fresh_rec = Recorder()
+    fresh = cls(**kwargs).fit(X[::-1], y[::-1], callbacks=[fresh_rec])
+    np.testing.assert_array_equal(rec.initial_weights, fresh_rec.initial_weights)
+    np.testing.assert_array_equal(cold.get_weights(), fresh.get_weights())
+    assert cold.n_epochs_ == 2 and cold.loss_curve_ == fresh.loss_curve_
+    _assert_same_state(_optimizer_state(cold), _optimizer_state(fresh))
+
+
+def test_set_weights_round_trip():
+    X, y = make_data(40)
+    model = MDN(2, **TINY).fit(X, y)
+    weights = model.get_weights()
+    before = model.predict(X)
+    weights += 0.1  # a copy: the model is unchanged
+    np.testing.assert_array_equal(model.predict(X), before)
+    model.set_weights(weights)
+    np.testing.assert_array_equal(model.get_weights(), weights)
+    assert not np.allclose(model.predict(X), before)
+    model.set_weights(weights - 0.1)
+    np.testing.assert_allclose(model.predict(X), before, rtol=1e-5, atol=1e-6)
+
+
+# --- what the models learn -------------------------------------------------------------------
+
+def test_regressor_learns_the_conditional_mean_and_the_noise_variance():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1.5, 1.5, 500)
+    y = np.sin(2 * x) + rng.normal(0, 0.1, 500)  # noise variance 0.01
+    model = Regressor(hidden_sizes=(16,), learning_rate=0.02, max_epochs=300, batch_size=50,
+                      random_state=0).fit(x, y)
+    grid = np.linspace(-1.4, 1.4, 50)
+    error = model.predict(grid)[:, 0] - np.sin(2 * grid)
+    assert np.sqrt(np.mean(error ** 2)) < 0.06  # sin(2x) itself has an RMS of about 0.7
+    assert model.noise_variance_[0] == pytest.approx(0.01, rel=0.3)
+
+
+def test_regressor_scores_with_a_gaussian():
+    X, y = make_data(60, d=2)
+    model = Regressor(**TINY).fit(X, y)
+    residual = (y - model.predict(X)).astype(np.float64)  # (N, D)
+    var = model.noise_variance_.astype(np.float64)  # (D,)
+    np.testing.assert_allclose(var, (residual ** 2).mean(axis=0), rtol=1e-5)
+    X_new, y_new = make_data(30, d=2, seed=1)
+    r = y_new - model.predict(X_new).astype(np.float64)
+    expected = (-0.5 * r ** 2 / var - 0.5 * np.log(2 * np.pi * var)).sum(axis=1)
+    np.testing.assert_allclose(model.score_samples(X_new, y_new), expected, rtol=1e-5)
+    assert model.score(X_new, y_new) == pytest.approx(expected.mean(), rel=1e-5)
+
+
+def test_mdn_beats_least_squares_on_bishops_inverse_sine():
+    t_train, x_train = bishop(1000, seed=10)
+    t_test, x_test = bishop(1000, seed=100)
+    kwargs = dict(hidden_sizes=(16,), learning_rate=0.01, max_epochs=60, batch_size=50,
+                  random_state=0)
+    mdn = MDN(3, **kwargs).fit(t_train, x_train)
+    least_squares = Regressor(**kwargs).fit(t_train, x_train)
+    mdn_nats, ls_nats = mdn.score(t_test, x_test), least_squares.score(t_test, x_test)
+    assert mdn_nats > ls_nats + 0.5, (mdn_nats, ls_nats)
+
+
+# --- the strict host/device backend ------------------------------------------------------
+
+def _every_method(xp, tmp_path):
+    """Call every public method of MDN and Regressor on ``xp``; return what they produce."""
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(120, 2)), rng.normal(size=(120, 2))
+    dev = strict.asarray if xp is strict else np.asarray
+    Xd, yd = dev(X), dev(y)
+    out = {}
+    with pytest.raises(mdnlite.NotFittedError):
+        MDN(2, backend=xp).score(Xd, yd)
+
+    rec = Recorder()
+    es = EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
+    plateau = ReduceLROnPlateau(monitor="val_loss", patience=0, factor=0.5)
+    mdn = MDN(2, hidden_sizes=(6,), max_epochs=4, batch_size=32, random_state=0, backend=xp)
+    mdn.fit(Xd, yd, validation_split=0.25, callbacks=[rec, es, plateau])
+    mdn.partial_fit(Xd, yd)
+    out["weights"] = mdn.get_weights()
+    out["recorded"] = rec.weights[0]
+    out["predict"] = mdn.predict(Xd)
+    out["variance"] = mdn.predict_variance(Xd)
+    out["mode"] = mdn.predict_mode(Xd)
+    out["mixture"] = mdn.predict_mixture(Xd)
+    out["score_samples"] = mdn.score_samples(Xd, yd)
+    out["score"] = mdn.score(Xd, yd)
+    out["sample"] = mdn.sample(Xd, n_samples=3, temperature=0.5, random_state=1)
+    out["loss_curve"] = mdn.loss_curve_
+    out["validation_loss_curve"] = mdn.validation_loss_curve_
+    out["learning_rate"] = mdn.optimizer_.learning_rate
+    mdn.set_weights(mdn.get_weights() * 0.5)
+    out["set_weights"] = mdn.predict(Xd)
+    path = mdn.save(str(tmp_path / f"mdn-{xp.__name__}.npz"))
+    out["loaded"] = mdnlite.load(path, backend=xp).predict(Xd)
+    out["loaded_on_host"] = mdnlite.load(path).predict(X)
+
+    reg = Regressor(hidden_sizes=(6,), max_epochs=3, batch_size=32, random_state=0, backend=xp)
+    reg.fit(Xd, yd, validation_split=0.25, callbacks=[EarlyStopping(monitor="loss")])
+    reg.partial_fit(Xd, yd)
+    out["reg_predict"] = reg.predict(Xd)
+    out["reg_noise_variance"] = reg.noise_variance_
+    out["reg_score_samples"] = reg.score_samples(Xd, yd)
+    out["reg_score"] = reg.score(Xd, yd)
+    out["reg_weights"] = reg.get_weights()
+    reg.set_weights(reg.get_weights())
+    path = reg.save(str(tmp_path / f"reg-{xp.__name__}.npz"))
+    loaded = mdnlite.load(path, backend=xp)
+    out["reg_loaded"] = loaded.predict(Xd)
+    out["reg_loaded_score"] = loaded.score(Xd, yd)
+
+    diverging = MDN(2, scale_activation="exp", min_scale=0.0, optimizer="sgd",
+                    learning_rate=1e6, hidden_sizes=(6,), max_epochs=2, batch_size=32,
+                    random_state=0, backend=xp)
+    start = Recorder()
+    with np.errstate(all="ignore"), pytest.raises(mdnlite.NonFiniteLossError):
+        diverging.fit(Xd, yd, callbacks=[start])
+    out["kept_weights"] = diverging.get_weights()
+    out["initial_weights"] = start.initial_weights
+    with open(tmp_path / "broken.npz", "wb") as f:
+        f.write(b"not a model")
+    with pytest.raises(mdnlite.ModelFileError):
+        mdnlite.load(tmp_path / "broken.npz", backend=xp)
+    return out
+
+
+HOST_RESULTS = {"mixture", "score", "loss_curve", "validation_loss_curve", "learning_rate",
+                "loaded_on_host", "reg_score", "reg_loaded_score"}
+
+
+def test_every_method_on_the_strict_backend_matches_numpy(tmp_path):
+    on_device = _every_method(strict, tmp_path)
+    on_host = _every_method(np, tmp_path)
+    assert on_device.keys() == on_host.keys()
+    for key, host_value in on_host.items():
+        value = on_device[key]
+        if key in HOST_RESULTS:
+            assert not isinstance(value, DeviceArray), key
+        else:
+            assert isinstance(value, DeviceArray), f"{key} came back on the host"
+            value = to_host(value)
+        if key == "mixture":
+            assert isinstance(value, mdnlite.MixtureParameters)
+            for device_part, host_part in zip(value, host_value):
+                assert type(device_part) is np.ndarray
+                np.testing.assert_array_equal(device_part, host_part)
+        elif isinstance(host_value, list):
+            assert type(value) is list and value == host_value, key
+            assert all(type(v) is float for v in value)
+        elif isinstance(host_value, float):
+            assert type(value) is float and value == host_value, key
+        else:
+            assert type(host_value) is np.ndarray
+            np.testing.assert_array_equal(value, host_value, err_msg=key)
+    # the model saved from the device loads on the host with the same predictions
+    np.testing.assert_array_equal(to_host(on_device["loaded"]), on_device["loaded_on_host"])
+    # a diverging fit keeps the weights it started from, on the device as on the host
+    np.testing.assert_array_equal(to_host(on_device["kept_weights"]),
+                                  to_host(on_device["initial_weights"]))
