@@ -22,21 +22,27 @@ import numpy as np
 
 import mdnlite
 
-# name, (D_in, hidden sizes, activation, K, D, batch), steps per epoch, epochs per timing
+# name, (D_in, hidden sizes, activation, K, D, batch, scale activation), steps per epoch,
+# epochs per timing. Each article's model keeps the article's scale activation.
 CONFIGS = [
-    ("1-5-5 relu, K=3, batch 300 (PyTorch article)", (1, (5, 5), "relu", 3, 1, 300), 50, 6),
-    ("1-25-10 tanh, K=10, batch 256 (TF article)", (1, (25, 10), "tanh", 10, 1, 256), 50, 6),
-    ("1-128-128 relu, K=20, batch 128 (Keras article)", (1, (128, 128), "relu", 20, 1, 128),
-     50, 4),
-    ("8-256-256 tanh, K=16, D=4, batch 4096", (8, (256, 256), "tanh", 16, 4, 4096), 10, 2),
-    ("1-25-10 tanh, K=10, batch 65536", (1, (25, 10), "tanh", 10, 1, 65536), 10, 2),
+    ("1-5-5 relu, K=3, batch 300 (PyTorch article)",
+     (1, (5, 5), "relu", 3, 1, 300, "exp"), 50, 6),
+    ("1-25-10 tanh, K=10, batch 256 (TF article)",
+     (1, (25, 10), "tanh", 10, 1, 256, "exp"), 50, 6),
+    ("1-128-128 relu, K=20, batch 128 (Keras article)",
+     (1, (128, 128), "relu", 20, 1, 128, "elu1"), 50, 4),
+    ("8-256-256 tanh, K=16, D=4, batch 4096",
+     (8, (256, 256), "tanh", 16, 4, 4096, "softplus"), 10, 2),
+    ("1-25-10 tanh, K=10, batch 65536 (TF article)",
+     (1, (25, 10), "tanh", 10, 1, 65536, "exp"), 10, 2),
 ]
 MIN_SCALE = 1e-3
+PAUSE = 0.5  # seconds
 LEARNING_RATE = 1e-3
 
 
 def make_data(config, steps_per_epoch, seed=0):
-    D_in, _, _, _, D, batch = config
+    D_in, _, _, _, D, batch, _ = config
     rng = np.random.default_rng(seed)
     N = batch * steps_per_epoch
     X = rng.uniform(-1, 1, size=(N, D_in)).astype(np.float32)
@@ -45,9 +51,9 @@ def make_data(config, steps_per_epoch, seed=0):
 
 
 def time_mdnlite(config, X, y, epochs, backend):
-    _, hidden, activation, K, _, batch = config
+    _, hidden, activation, K, _, batch, scale_activation = config
     model = mdnlite.MDN(K, hidden_sizes=hidden, activation=activation, covariance="diagonal",
-                        scale_activation="softplus", min_scale=MIN_SCALE, batch_size=batch,
+                        scale_activation=scale_activation, min_scale=MIN_SCALE, batch_size=batch,
                         learning_rate=LEARNING_RATE, max_epochs=1, backend=backend,
                         random_state=0)
     model.fit(X, y)  # builds the model and warms up; the timed fit continues from it
@@ -65,7 +71,7 @@ def time_mdnlite(config, X, y, epochs, backend):
 def torch_mdn(config, device):
     import torch
 
-    D_in, hidden, activation, K, D, _ = config
+    D_in, hidden, activation, K, D, _, scale_activation = config
     act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation]
     sizes = [D_in, *hidden]
     layers = []
@@ -74,11 +80,13 @@ def torch_mdn(config, device):
     layers.append(torch.nn.Linear(sizes[-1], K * (1 + 2 * D)))
     net = torch.nn.Sequential(*layers).to(device)
     log_2pi = math.log(2 * math.pi)
+    scale = {"exp": torch.exp, "softplus": torch.nn.functional.softplus,
+             "elu1": lambda s: torch.nn.functional.elu(s) + 1}[scale_activation]
 
     def nll(z, yb):
         logits, mu, s = torch.split(z, [K, K * D, K * D], dim=1)
         mu, s = mu.reshape(-1, K, D), s.reshape(-1, K, D)
-        sigma = torch.nn.functional.softplus(s) + MIN_SCALE
+        sigma = scale(s) + MIN_SCALE
         u = (yb[:, None, :] - mu) / sigma
         log_comp = -0.5 * (u * u).sum(-1) - torch.log(sigma).sum(-1) - 0.5 * D * log_2pi
         log_w = torch.log_softmax(logits, dim=1)
@@ -94,7 +102,7 @@ def time_torch(config, X, y, epochs, device):
     net, nll = torch_mdn(config, device)
     opt = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
     X, y = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
-    batch, N = config[-1], len(X)
+    batch, N = config[5], len(X)
 
     def epoch():
         perm = torch.randperm(N, device=device)
@@ -133,8 +141,12 @@ def main(argv=None):
         X, y = make_data(config, steps)
         ours, theirs = [], []
         for _ in range(args.repeats):  # interleaved: both see the same machine state
+            # a pause before each run lets the other library's worker threads (OpenMP,
+            # OpenBLAS), which spin for a while after their last task, go idle
+            time.sleep(PAUSE)
             ours.append(time_mdnlite(config, X, y, epochs, args.backend))
             if torch is not None:
+                time.sleep(PAUSE)
                 theirs.append(time_torch(config, X, y, epochs, device))
         row = [name, statistics.median(ours) * 1e6]
         if theirs:

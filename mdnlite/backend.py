@@ -19,6 +19,7 @@ __all__ = [
     "to_host",
     "logsumexp",
     "log_softmax",
+    "softplus",
     "softmax_parts",
     "LOG_2PI",
 ]
@@ -133,38 +134,54 @@ def to_host(a):
 
 def logsumexp(a, axis=-1, keepdims=False):
     """log(sum(exp(a))) along ``axis``, shifted by the maximum so that nothing overflows."""
-    xp = array_module(a)
-    m = a.max(axis=axis, keepdims=True)
-    out = xp.log(xp.exp(a - m).sum(axis=axis, keepdims=True))
-    out += m
-    return out if keepdims else out.squeeze(axis)
+    _, _, log_total, m = softmax_parts(a, axis)
+    log_total += m
+    return log_total if keepdims else log_total.squeeze(axis)
+
+
+def softplus(x):
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exact and overflow-free for any x.
+
+    (``logaddexp(0, x)`` computes the same, several times slower in NumPy.)
+    """
+    xp = array_module(x)
+    y = xp.abs(x)
+    xp.negative(y, out=y)
+    xp.exp(y, out=y)
+    xp.log1p(y, out=y)
+    y += xp.maximum(x, 0)
+    return y
 
 
 def log_softmax(logits, axis=-1):
     """logits - logsumexp(logits), formed from the max-shifted logits so that it stays exact
     for logits of any size (no large number is subtracted from another)."""
-    return softmax_parts(logits, axis)[0]
+    shifted, _, log_total, _ = softmax_parts(logits, axis)
+    shifted -= log_total
+    return shifted
 
 
 def softmax_parts(a, axis=-1):
-    """log-softmax, softmax and logsumexp of ``a`` along ``axis``, with a single exp.
+    """The pieces of a softmax along ``axis``, with a single exp; callers combine what they need.
+
+    With m = max(a) along ``axis``: log-softmax = shifted - log_total, softmax = p and
+    logsumexp = log_total + m. Shifting by the maximum keeps exp from overflowing, and every
+    result is formed without subtracting one large number from another.
 
     Returns
     -------
-    log_p : array, shape of ``a``
-        a - logsumexp(a).
+    shifted : array, shape of ``a``
+        a - m.
     p : array, shape of ``a``
-        exp(log_p), each slice along ``axis`` summing to 1.
-    lse : array, ``a``'s shape with ``axis`` kept as 1
-        logsumexp(a).
+        softmax(a), each slice along ``axis`` summing to 1.
+    log_total : array, ``a``'s shape with ``axis`` kept as 1
+        log Σ exp(a - m), in [0, log K].
+    m : array, shaped like ``log_total``
     """
     xp = array_module(a)
     m = a.max(axis=axis, keepdims=True)
-    log_p = a - m
-    p = xp.exp(log_p)
+    shifted = a - m
+    p = xp.exp(shifted)
     total = p.sum(axis=axis, keepdims=True)
     p /= total
-    lse = xp.log(total)
-    log_p -= lse
-    lse += m
-    return log_p, p, lse
+    return shifted, p, xp.log(total), m

@@ -288,7 +288,7 @@ class NetworkEstimator:
         order = xp.asarray(rows)
         total = xp.zeros((), dtype=data.dtype)
         for start in range(0, N, B):
-            batch = data[order[start:start + B]]  # (B, D_in + D)
+            batch = xp.take(data, order[start:start + B], axis=0)  # (B, D_in + D)
             loss, cache = loss_fn.nll_forward(net.forward(batch[:, :D_in]), batch[:, D_in:])
             net.backward(loss_fn.nll_backward(cache))
             opt.step(params, grads)

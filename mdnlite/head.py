@@ -8,11 +8,11 @@ The generic backprop of ``network.py`` carries dz inwards from here.
 
 from collections import namedtuple
 
-from .backend import array_module, log_softmax, softmax_parts
-from .mixture import Mixture, component_log_density
+from .backend import LOG_2PI, array_module, log_softmax, softmax_parts, softplus
+from .mixture import Mixture, log_normal
 from .validation import check_number
 
-__all__ = ["MixtureHead", "RawOutputs", "SCALE_ACTIVATIONS", "COVARIANCES"]
+__all__ = ["MixtureHead", "RawOutputs", "NLLCache", "SCALE_ACTIVATIONS", "COVARIANCES"]
 
 RawOutputs = namedtuple("RawOutputs", ["logits", "means", "scales"])
 RawOutputs.__doc__ = """Named views into the raw head outputs z (N, n_outputs).
@@ -22,7 +22,12 @@ means : (N, K, D) means (identity activation), the next K*D columns
 scales : (N, K, S) scale pre-activations, the last K*S columns
 """
 
-_NLLCache = namedtuple("_NLLCache", ["resp", "weights", "u", "scales", "a"])
+NLLCache = namedtuple("NLLCache", ["resp", "weights", "u", "scales", "a"])
+NLLCache.__doc__ = """What ``nll_backward`` needs, components first (see ``MixtureHead.nll_forward``).
+
+resp : (K, N) responsibilities γ;  weights : (K, N) mixture weights π;
+u : (K, D, N) standardised residuals (y - μ)/σ;  scales : (K, S, N) σ;  a : (K, S, N) act(s)
+"""
 
 
 class _Exp:
@@ -42,7 +47,7 @@ class _Softplus:
 
     @staticmethod
     def forward(s):
-        return array_module(s).logaddexp(0, s)
+        return softplus(s)
 
     @staticmethod
     def derivative(a):
@@ -151,6 +156,12 @@ class MixtureHead:
         logits, means, s = self.split(z)
         return Mixture(log_softmax(logits, axis=1), means, self._scales(s)[1])
 
+    def _split_components_first(self, zt):
+        """Views of the transposed raw outputs zt (n_outputs, N): (K, N), (K, D, N), (K, S, N)."""
+        K, D, S = self.n_components, self.n_dims, self.n_scales
+        N = zt.shape[1]
+        return zt[:K], zt[K:K + K * D].reshape(K, D, N), zt[K + K * D:].reshape(K, S, N)
+
     def nll_forward(self, z, y):
         """Mean negative log-likelihood of targets y under the mixtures z describes.
 
@@ -164,19 +175,29 @@ class MixtureHead:
         Returns
         -------
         loss : 0-d array, on z's device (no host synchronisation)
-        cache : what ``nll_backward`` needs: the responsibilities γ (N, K), the weights π
-            (N, K), the standardised residuals u (N, K, D), the scales σ (N, K, S) and their
-            activations a (N, K, S).
+        cache : NLLCache
+            The responsibilities, weights, standardised residuals, scales and scale
+            activations, components first.
+
+        Notes
+        -----
+        The work runs on zᵀ, components first: every sum and maximum over components then
+        adds up K contiguous rows of length N, which is fast on any backend, where the same
+        reduction over the short last axis of an (N, K) array is not.
         """
-        logits, means, s = self.split(z)
-        log_w, weights, _ = softmax_parts(logits, axis=1)  # (N, K)
-        a, scales = self._scales(s)  # (N, K, S)
-        y = y.astype(z.dtype, copy=False)  # float64 targets must not promote the gradient
-        log_comp, u = component_log_density(y, means, scales)
-        log_comp += log_w  # (N, K): log π_k + log N_k
-        _, resp, log_p = softmax_parts(log_comp, axis=1)  # γ (N, K), log p(y_n) (N, 1)
-        loss = -log_p.mean()
-        return loss, _NLLCache(resp, weights, u, scales, a)
+        xp = array_module(z)
+        N = z.shape[0]
+        logits, means, s = self._split_components_first(xp.ascontiguousarray(z.T))
+        log_w, weights, log_total, _ = softmax_parts(logits, axis=0)  # (K, N)
+        log_w -= log_total  # log π (K, N)
+        a, scales = self._scales(s)  # (K, S, N)
+        y = y.astype(z.dtype, copy=False).T  # (D, N); float64 y must not promote the gradient
+        log_comp, u = log_normal(y, means, scales, axis=1, normalised=False)  # (K,N), (K,D,N)
+        log_comp += log_w  # (K, N): log π_k + log N_k + (D/2) log 2π
+        _, resp, log_total, m = softmax_parts(log_comp, axis=0)  # γ (K, N); (1, N) twice
+        # log p(y_n) = log_total_n + m_n - (D/2) log 2π, summed over the batch
+        loss = (log_total.sum() + m.sum()) * (-1.0 / N) + 0.5 * self.n_dims * LOG_2PI
+        return loss, NLLCache(resp, weights, u, scales, a)
 
     def nll_backward(self, cache):
         """dL/dz (N, n_outputs) in closed form from the forward cache.
@@ -185,26 +206,28 @@ class MixtureHead:
         dL/dlogit_k = (π_k - γ_k)/N;  dL/dμ_kd = -γ_k u_kd / (σ_kd N);
         dL/dσ_kd = γ_k (1 - u_kd²) / (σ_kd N) (diagonal),
         dL/dσ_k = γ_k (D - Σ_d u_kd²) / (σ_k N) (isotropic);  dL/ds = dL/dσ · act'(s).
+        The result is the transpose of a components-first array: a view, not a copy.
         """
         resp, weights, u, scales, a = cache
         xp = array_module(resp)
-        N = resp.shape[0]
-        dz = xp.empty((N, self.n_outputs), dtype=resp.dtype)
-        dlogits, dmeans, ds = self.split(dz)
+        N = resp.shape[1]
+        dzt = xp.empty((self.n_outputs, N), dtype=resp.dtype)
+        dlogits, dmeans, ds = self._split_components_first(dzt)
         xp.subtract(weights, resp, out=dlogits)
         dlogits *= 1.0 / N
-        g = resp * (-1.0 / N)  # (N, K): -γ/N, shared by every other gradient
+        g = resp * (-1.0 / N)  # (K, N): -γ/N, shared by every other gradient
+        g = g[:, None, :]  # (K, 1, N)
         # γ multiplies u before anything is squared or divided by σ: a collapsed component far
         # from y has a huge u but γ = 0, and its gradient must come out 0, not 0 * inf = NaN
-        gu = g[:, :, None] * u  # (N, K, D)
+        gu = g * u  # (K, D, N)
         xp.divide(gu, scales, out=dmeans)
-        gu *= u  # (N, K, D): -γ u²/N
+        gu *= u  # (K, D, N): -γ u²/N
         if self.covariance == "isotropic":
-            dsigma = gu.sum(axis=2, keepdims=True)  # (N, K, 1)
-            dsigma -= self.n_dims * g[:, :, None]
+            dsigma = gu.sum(axis=1, keepdims=True)  # (K, 1, N)
+            dsigma -= self.n_dims * g
         else:
             dsigma = gu
-            dsigma -= g[:, :, None]
+            dsigma -= g
         dsigma /= scales
         xp.multiply(dsigma, self._act.derivative(a), out=ds)
-        return dz
+        return dzt.T

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .backend import array_module, resolve_dtype
+from .backend import array_module, resolve_dtype, softplus
 
 __all__ = [
     "Dense",
@@ -59,12 +59,17 @@ class Dense:
         self.params = [xp.asarray(W, dtype=dtype), xp.zeros(n_out, dtype=dtype)]
         self.grads = [xp.zeros((n_in, n_out), dtype=dtype), xp.zeros(n_out, dtype=dtype)]
         self._x = None
+        self._ones = None  # (N,) ones for the bias gradient, kept for the last batch size
 
     def forward(self, x):
-        xp = array_module(x)
         W, b = self.params
         self._x = x  # backward needs x for dW
-        y = xp.matmul(x, W)  # (N, n_out)
+        if W.shape[0] == 1:
+            # one input: x W is an outer product, and broadcasting computes it (exactly, one
+            # product per entry) several times faster than a matrix product with inner size 1
+            y = x * W  # (N, n_out)
+        else:
+            y = array_module(x).matmul(x, W)  # (N, n_out)
         y += b
         return y
 
@@ -73,7 +78,11 @@ class Dense:
         W = self.params[0]
         dW, db = self.grads
         xp.matmul(self._x.T, dy, out=dW)  # (n_in, n_out)
-        dy.sum(axis=0, out=db)  # (n_out,)
+        # the column sums as a product with ones: several times faster than a reduction
+        # over the batch axis in NumPy for narrow layers, and one BLAS call on the GPU
+        if self._ones is None or self._ones.shape[0] != dy.shape[0]:
+            self._ones = xp.ones(dy.shape[0], dtype=dy.dtype)
+        xp.matmul(self._ones, dy, out=db)  # (n_out,)
         return xp.matmul(dy, W.T) if need_dx else None  # (N, n_in)
 
 
@@ -132,13 +141,13 @@ class Sigmoid(_Activation):
 
 
 class Softplus(_Activation):
-    """y = log(1 + exp(x)), computed as logaddexp(0, x); dy/dx = sigmoid(x). Keeps x."""
+    """y = log(1 + exp(x)) (see ``backend.softplus``); dy/dx = sigmoid(x). Keeps x."""
 
     init = "he"
 
     def forward(self, x):
         self._x = x
-        return array_module(x).logaddexp(0, x)
+        return softplus(x)
 
     def backward(self, dy, need_dx=True):
         s = array_module(dy).tanh(0.5 * self._x)

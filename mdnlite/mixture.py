@@ -47,18 +47,35 @@ def component_log_density(y, means, scales):
     u : array (N, K, D)
         Standardised residuals u_kd = (y_d - μ_kd) / σ_kd.
     """
+    return log_normal(y[:, None, :], means, scales, axis=-1)
+
+
+def log_normal(y, means, scales, axis, normalised=True):
+    """``component_log_density`` for any layout: ``axis`` is the target-dimension axis.
+
+    ``y`` broadcasts against ``means``; ``scales`` has 1 or D entries along ``axis``. The
+    head calls it with components first, (K, D, N), where every reduction runs over whole
+    contiguous rows, and with ``normalised=False``, which leaves out the constant
+    -(D/2) log 2π (added once to its scalar loss instead).
+    """
     xp = array_module(means)
-    D, S = means.shape[-1], scales.shape[-1]
-    u = y[:, None, :] - means  # (N, K, D)
+    D, S = means.shape[axis], scales.shape[axis]
+    u = y - means  # (..., D, ...)
     u /= scales
-    log_comp = (u * u).sum(axis=-1)  # (N, K): squared Mahalanobis distances
+    log_comp = _sum(u * u, axis)  # squared Mahalanobis distances
     log_comp *= -0.5
-    log_det = xp.log(scales).sum(axis=-1)  # (N, K): Σ_s log σ_ks
+    log_det = _sum(xp.log(scales), axis)  # Σ_s log σ_s
     if S != D:  # isotropic: the one σ_k stands for all D dimensions
         log_det *= D
     log_comp -= log_det
-    log_comp -= 0.5 * D * LOG_2PI
+    if normalised:
+        log_comp -= 0.5 * D * LOG_2PI
     return log_comp, u
+
+
+def _sum(a, axis):
+    """Sum over ``axis``; a length-1 axis (one target dimension) is dropped, not summed."""
+    return a.sum(axis=axis) if a.shape[axis] > 1 else a.squeeze(axis)
 
 
 def log_prob(y, log_weights, means, scales):

@@ -56,6 +56,7 @@ class Sequential:
             layer.params, layer.grads = views, grad_views
             self.params.extend(views)
             self.grads.extend(grad_views)
+        self._first_with_params = next(i for i, layer in enumerate(self.layers) if layer.params)
 
     @property
     def n_params(self):
@@ -74,11 +75,9 @@ class Sequential:
         Returns dL/dx (N, D_in) when ``need_dx``; the training step does not need it and
         skips the first layer's input-gradient product.
         """
-        last = len(self.layers) - 1
-        first_with_params = next(i for i, layer in enumerate(self.layers) if layer.params)
-        for i in range(last, -1, -1):
-            wanted = need_dx or i > first_with_params
-            dy = self.layers[i].backward(dy, need_dx=wanted)
+        for i in range(len(self.layers) - 1, -1, -1):
+            wanted = need_dx or i > self._first_with_params
+            dy = self.layers[i].backward(dy, wanted)
             if not wanted:
                 return None
         return dy

@@ -63,7 +63,7 @@ class Optimizer:
             raise ValueError(f"{len(params)} parameter arrays but {len(grads)} gradient arrays")
         if self.state is None:
             self._init_state(params)
-        elif any(len(arrays) != len(params) for arrays in self.state.values()):
+        elif self.state and len(params) != len(next(iter(self.state.values()))):
             raise ValueError("step() got other parameters than the ones its state was built for")
         self.iterations += 1
         grads = self._effective_grads(params, grads)
@@ -150,13 +150,15 @@ class Adam(Optimizer):
         m += (1.0 - self.beta1) * g
         v *= self.beta2
         v += (1.0 - self.beta2) * (g * g)
-        # bias corrections folded into two host scalars: no extra array passes
+        # m̂ / (sqrt(v̂) + ε) = (c2 / c1) m / (sqrt(v) + ε c2) with c1 = 1 - β₁ᵗ and
+        # c2 = sqrt(1 - β₂ᵗ): the bias corrections become host scalars, no extra array passes
         c1 = 1.0 - self.beta1 ** t
         c2 = math.sqrt(1.0 - self.beta2 ** t)
-        denom = xp.sqrt(v)
-        denom *= 1.0 / c2
-        denom += self.eps
-        p -= (self.learning_rate / c1) * m / denom
+        step = xp.sqrt(v)
+        step += self.eps * c2
+        xp.divide(m, step, out=step)
+        step *= self.learning_rate * c2 / c1
+        p -= step
 
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSProp, "adam": Adam}

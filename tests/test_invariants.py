@@ -110,11 +110,11 @@ def test_responsibilities_are_a_distribution_and_logit_gradients_sum_to_zero(cas
     loss, cache = head.nll_forward(z, y)
     resp = mixture.responsibilities(y, *head.mixture(z))
     N = y.shape[0]
-    for gamma in (resp, cache.resp):
+    for gamma in (resp, cache.resp.T):
         assert gamma.shape == (N, head.n_components)
         assert np.all(gamma >= 0) and np.all(gamma <= 1 + 1e-12)
         np.testing.assert_allclose(gamma.sum(axis=1), np.ones(N), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(cache.resp, resp, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(cache.resp.T, resp, rtol=1e-9, atol=1e-12)
     dlogits = head.split(head.nll_backward(cache)).logits
     np.testing.assert_allclose(dlogits.sum(axis=1), np.zeros(N), rtol=0, atol=1e-12)
     # and each entry is (π_k - γ_k)/N, with π the softmax of the logits
@@ -158,7 +158,7 @@ def test_extreme_logits_and_far_targets_give_finite_loss_and_gradient(case):
     assert np.all(np.isfinite(dz))
     assert np.all(np.isfinite(mixture.log_prob(y, *head.mixture(z))))
     tol = 1e-5 if z.dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(cache.resp.sum(axis=1), np.ones(y.shape[0]), rtol=0, atol=tol)
+    np.testing.assert_allclose(cache.resp.sum(axis=0), np.ones(y.shape[0]), rtol=0, atol=tol)
 
 
 # --- moments and mode -----------------------------------------------------------------------
