@@ -187,6 +187,8 @@ class MixtureHead:
         """
         xp = array_module(z)
         N = z.shape[0]
+        if N == 0:
+            raise ValueError("z holds no samples: the mean NLL of an empty batch is undefined")
         logits, means, s = self._split_components_first(xp.ascontiguousarray(z.T))
         log_w, weights, log_total, _ = softmax_parts(logits, axis=0)  # (K, N)
         log_w -= log_total  # log π (K, N)
