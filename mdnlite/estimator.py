@@ -147,7 +147,7 @@ class NetworkEstimator:
         self.optimizer_ = make_optimizer(self.optimizer, learning_rate=self.learning_rate,
                                          weight_decay=self.weight_decay,
                                          clip_norm=self.clip_norm)
-        self.loss_curve_, self.validation_loss_curve_ = [], []
+        self.loss_curve_, self.validation_loss_curve_, self.learning_rate_curve_ = [], [], []
         self.n_epochs_ = 0
 
     def _make_loss(self, n_targets):
@@ -304,6 +304,7 @@ class NetworkEstimator:
                 "clip_norm")
         self.n_epochs_ += 1
         self.loss_curve_.append(train_loss)
+        self.learning_rate_curve_.append(opt.learning_rate)
         logs = {"loss": train_loss}
         if val is not None:
             logs["val_loss"] = self._mean_loss(*self._unpack(val))
@@ -364,6 +365,7 @@ class NetworkEstimator:
             "n_epochs": self.n_epochs_,
             "loss_curve": self.loss_curve_,
             "validation_loss_curve": self.validation_loss_curve_,
+            "learning_rate_curve": self.learning_rate_curve_,
             "optimizer": {"learning_rate": opt.learning_rate, "iterations": opt.iterations,
                           "state_names": sorted(opt.state or {})},
             "rng": self._rng.bit_generator.state,
@@ -386,6 +388,7 @@ class NetworkEstimator:
         self.n_epochs_ = state["n_epochs"]
         self.loss_curve_ = list(state["loss_curve"])
         self.validation_loss_curve_ = list(state["validation_loss_curve"])
+        self.learning_rate_curve_ = list(state["learning_rate_curve"])
         self._rng.bit_generator.state = state["rng"]
 
     # --- weights and inputs -------------------------------------------------------------------

@@ -51,6 +51,8 @@ class MDN(NetworkEstimator):
     optimizer_ : optim.Optimizer
     loss_curve_, validation_loss_curve_ : list of float
         Mean training / validation NLL (nats per sample) after each epoch.
+    learning_rate_curve_ : list of float
+        The learning rate each epoch trained with (callbacks may lower it).
     n_features_in_, n_targets_ : int
     n_epochs_ : int
         Epochs trained so far, over all calls.

@@ -42,6 +42,8 @@ class Regressor(NetworkEstimator):
         of the Gaussian p(y | x) = N(f(x), diag(noise_variance_)) used by ``score_samples``.
     loss_curve_, validation_loss_curve_ : list of float
         Mean squared error after each epoch.
+    learning_rate_curve_ : list of float
+        The learning rate each epoch trained with.
     """
 
     def _make_loss(self, n_targets):
