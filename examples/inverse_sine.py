@@ -8,7 +8,10 @@ conditional density p(x | t).
     python examples/inverse_sine.py [--backend numpy|cupy] [--epochs N] [--out DIR] [--seed S]
 
 Prints each model's held-out negative log-likelihood (nats per sample, on fresh data) and its
-fit time, and writes three PNG figures to --out.
+fit time, and writes PNG figures to --out: both least-squares fits, the MDN's five charts
+(data, samples, means, weights and scales against t), its conditional density with the mean,
+the approximate mode and samples, p(x | t) at three t for both inverse models, and the
+training history.
 """
 
 import argparse
@@ -19,13 +22,7 @@ import time
 import numpy as np
 
 import mdnlite
-
-
-def inverse_sine_data(n, rng):
-    """Bishop's data set: returns x (n,) and t (n,)."""
-    x = rng.uniform(0.0, 1.0, n)
-    t = x + 0.3 * np.sin(2.0 * np.pi * x) + rng.uniform(-0.1, 0.1, n)
-    return x, t
+from mdnlite import datasets, plot
 
 
 def parse_args(argv=None):
@@ -36,6 +33,7 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-train", type=int, default=50_000)
     p.add_argument("--n-test", type=int, default=100_000)
+    p.add_argument("--dpi", type=int, default=110)
     return p.parse_args(argv)
 
 
@@ -68,63 +66,42 @@ def fit_models(args, x, t):
     return models, times
 
 
-def plot_figures(models, x, t, out):
+def plot_figures(models, x, t, args):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     forward, inverse, mdn = (m for m, _, _ in models.values())
-    os.makedirs(out, exist_ok=True)
+    os.makedirs(args.out, exist_ok=True)
     show = slice(0, 1500)  # a readable subsample of the data
     grid_x = np.linspace(0, 1, 400)
     grid_t = np.linspace(t.min(), t.max(), 400)
-    host = mdnlite.to_host
-    paths = []
+    figures = {}
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     axes[0].scatter(x[show], t[show], s=6, facecolors="none", edgecolors="tab:green", lw=0.6)
-    axes[0].plot(grid_x, host(forward.predict(grid_x))[:, 0], "k", lw=2)
+    axes[0].plot(grid_x, mdnlite.to_host(forward.predict(grid_x))[:, 0], "k", lw=2)
     axes[0].set(title="forward: least squares fits x -> t", xlabel="x", ylabel="t")
     axes[1].scatter(t[show], x[show], s=6, facecolors="none", edgecolors="tab:green", lw=0.6)
-    axes[1].plot(grid_t, host(inverse.predict(grid_t))[:, 0], "k", lw=2)
+    axes[1].plot(grid_t, mdnlite.to_host(inverse.predict(grid_t))[:, 0], "k", lw=2)
     axes[1].set(title="inverse: least squares averages the branches", xlabel="t", ylabel="x")
-    paths.append(_save(fig, out, "least_squares.png"))
+    figures["least_squares.png"] = fig
 
-    weights, means, _ = mdn.predict_mixture(grid_t)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    axes[0].plot(grid_t, weights, lw=1.2)
-    axes[0].set(title="mixture weights π_k(t)", xlabel="t", ylabel="π_k")
-    axes[1].scatter(t[show], x[show], s=4, color="0.8")
-    for k in range(means.shape[1]):
-        heavy = weights[:, k] > 0.02  # draw a mean only where its component carries weight
-        axes[1].plot(np.where(heavy, grid_t, np.nan), means[:, k, 0], lw=1.5)
-    axes[1].set(title="component means μ_k(t) (where π_k > 0.02)", xlabel="t", ylabel="x")
-    paths.append(_save(fig, out, "mixture_parameters.png"))
-
-    tt, xx = np.meshgrid(grid_t, np.linspace(-0.1, 1.1, 300))
-    log_p = host(mdn.score_samples(tt.ravel(), xx.ravel())).reshape(tt.shape)
-    samples = host(mdn.sample(grid_t, n_samples=3, random_state=1))[:, :, 0]
-    fig, ax = plt.subplots(figsize=(6.5, 5), constrained_layout=True)
-    mesh = ax.pcolormesh(tt, xx, np.exp(log_p), shading="auto", cmap="magma",
-                         vmax=np.quantile(np.exp(log_p), 0.995))
-    fig.colorbar(mesh, ax=ax, label="p(x | t)")
-    ax.scatter(np.repeat(grid_t, 3), samples.ravel(), s=2, color="tab:cyan", label="samples")
-    ax.plot(grid_t, host(mdn.predict_mode(grid_t))[:, 0], ".", ms=3, color="white",
-            label="approximate mode")
-    ax.plot(grid_t, host(mdn.predict(grid_t))[:, 0], color="tab:green", lw=1.5,
-            label="conditional mean")
-    ax.set(title="MDN: conditional density p(x | t)", xlabel="t", ylabel="x", ylim=(-0.1, 1.1))
-    ax.legend(loc="upper left", fontsize=8, markerscale=3)
-    paths.append(_save(fig, out, "conditional_density.png"))
+    figures["mixture_parameters.png"] = plot.five_charts(mdn, t[show], x[show], x_grid=grid_t,
+                                                        random_state=1)
+    figures["conditional_density.png"] = plot.density_heatmap(
+        mdn, grid_t, np.linspace(-0.1, 1.1, 300), data=(t[show], x[show]), n_samples=1,
+        random_state=1)
+    figures["density_slices.png"] = plot.density_slices(
+        {"MDN": mdn, "least squares": inverse}, [0.2, 0.5, 0.8], np.linspace(-0.2, 1.2, 400))
+    figures["training_history.png"] = plot.training_history(mdn)
+    paths = []
+    for name, fig in figures.items():
+        paths.append(os.path.join(args.out, name))
+        fig.savefig(paths[-1], dpi=args.dpi)
     plt.close("all")
     return paths
-
-
-def _save(fig, out, name):
-    path = os.path.join(out, name)
-    fig.savefig(path, dpi=110)
-    return path
 
 
 def main(argv=None):
@@ -136,9 +113,8 @@ def main(argv=None):
         sys.exit(f"error: {exc}")
     except ImportError:
         sys.exit("error: the figures need matplotlib: pip install 'mdnlite[plot]'")
-    rng = np.random.default_rng(args.seed)
-    x, t = inverse_sine_data(args.n_train, rng)
-    x_test, t_test = inverse_sine_data(args.n_test, rng)
+    x, t = datasets.inverse_sine(args.n_train, random_state=args.seed)
+    x_test, t_test = datasets.inverse_sine(args.n_test, random_state=args.seed + 1)
 
     start = time.perf_counter()
     models, times = fit_models(args, x, t)
@@ -149,7 +125,7 @@ def main(argv=None):
         test_inputs, test_targets = (x_test, t_test) if inputs is x else (t_test, x_test)
         nll = -model.score(test_inputs, test_targets)
         print(f"{name:34s} {nll:>9.3f} nats {times[name]:>8.1f}s")
-    for path in plot_figures(models, x, t, args.out):
+    for path in plot_figures(models, x, t, args):
         print(f"wrote {path}")
     print(f"total {time.perf_counter() - start:.1f}s")
 

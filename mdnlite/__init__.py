@@ -4,7 +4,7 @@ A network maps x to the parameters of a Gaussian mixture p(y|x) = Σ_k π_k(x) N
 and is trained by minimising the negative log-likelihood, with every gradient derived by hand.
 """
 
-from . import gradcheck, mixture
+from . import datasets, gradcheck, mixture, plot
 from .backend import BackendUnavailableError, get_xp, resolve_dtype, to_host
 from .callbacks import Callback, EarlyStopping, ReduceLROnPlateau
 from .estimator import NonFiniteLossError, NotFittedError
@@ -43,8 +43,10 @@ __all__ = [
     "Softplus",
     "Tanh",
     "get_xp",
+    "datasets",
     "gradcheck",
     "mixture",
+    "plot",
     "mlp",
     "resolve_dtype",
     "to_host",

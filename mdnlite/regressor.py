@@ -5,8 +5,11 @@ multi-valued problems. For comparisons in nats it scores with a Gaussian whose v
 target dimension is the mean squared residual on the training data.
 """
 
-from .backend import LOG_2PI, array_module
+import numpy as np
+
+from .backend import LOG_2PI, array_module, to_host
 from .estimator import NetworkEstimator
+from .model import MixtureParameters
 
 __all__ = ["Regressor", "SquaredError"]
 
@@ -65,6 +68,21 @@ class Regressor(NetworkEstimator):
     def predict(self, X):
         """f(x), (N, D), on the model's device."""
         return self._raw_outputs(self._inputs(X))
+
+    def predict_variance(self, X):
+        """The fitted noise variance for every input, (N, D)."""
+        X = self._inputs(X)
+        return self._xp.broadcast_to(self.noise_variance_, (X.shape[0], self.n_targets_)).copy()
+
+    def predict_mixture(self, X):
+        """p(y | x) = N(f(x), diag(noise_variance_)) as a one-component mixture on the host.
+
+        The same form as ``MDN.predict_mixture`` (weights (N, 1), means (N, 1, D), scales
+        (N, 1, D)), so every plot and metric that takes a mixture takes this model too.
+        """
+        means = to_host(self.predict(X))[:, None, :]  # (N, 1, D)
+        scales = np.broadcast_to(np.sqrt(to_host(self.noise_variance_)), means.shape)
+        return MixtureParameters(np.ones(means.shape[:2]), means, scales.copy())
 
     def score_samples(self, X, y):
         """log N(y | f(x), diag(noise_variance_)) per sample, (N,), in nats."""

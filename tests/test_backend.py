@@ -210,14 +210,15 @@ CASES += [(f"head-{c}-{a}", _head_case, (c, a)) for c in COVARIANCES for a in SC
 CASES += [(f"train-{o}", _training_case, (o,)) for o in OPTIMIZERS]
 
 # the public names these cases call (and, for the estimators, the strict-backend test in
-# test_estimator.py); a new public function must join them
+# test_estimator.py; plot in test_plot.py; datasets return host data); a new public function
+# must join them
 EXERCISED = {
     "mdnlite": {"Dense", "ELU", "Identity", "MixtureHead", "ReLU", "Sigmoid", "Softplus", "Tanh",
                 "Sequential", "mlp", "SGD", "RMSProp", "Adam", "get_xp", "resolve_dtype",
                 "to_host", "BackendUnavailableError", "gradcheck", "mixture",
                 "MDN", "Regressor", "load", "MixtureParameters", "EarlyStopping",
                 "ReduceLROnPlateau", "Callback", "NonFiniteLossError", "NotFittedError",
-                "ModelFileError"},
+                "ModelFileError", "datasets", "plot"},
     "mixture": {"Mixture", "log_prob", "responsibilities", "mean", "variance", "approx_mode",
                 "sample"},
     "gradcheck": {"numerical_gradient", "relative_error", "gradient_error",

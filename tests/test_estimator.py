@@ -10,6 +10,7 @@ import pytest
 
 import mdnlite
 from mdnlite import MDN, Callback, EarlyStopping, ReduceLROnPlateau, Regressor
+from mdnlite import mixture
 from mdnlite.backend import to_host
 
 from strict_backend import DeviceArray, strict
@@ -662,3 +663,20 @@ def test_every_method_on_the_strict_backend_matches_numpy(tmp_path):
     # a diverging fit keeps the weights it started from, on the device as on the host
     np.testing.assert_array_equal(to_host(on_device["kept_weights"]),
                                   to_host(on_device["initial_weights"]))
+
+
+def test_regressor_mixture_is_its_gaussian():
+    rng = np.random.default_rng(7)
+    X = rng.uniform(-1, 1, (200, 2))
+    y = np.stack([X[:, 0], X[:, 1] ** 2], axis=1) + 0.1 * rng.standard_normal((200, 2))
+    model = Regressor(hidden_sizes=(8,), max_epochs=5, random_state=0).fit(X, y)
+    weights, means, scales = model.predict_mixture(X[:7])
+    assert weights.shape == (7, 1) and means.shape == (7, 1, 2) and scales.shape == (7, 1, 2)
+    np.testing.assert_array_equal(weights, 1.0)
+    np.testing.assert_allclose(means[:, 0], model.predict(X[:7]), rtol=1e-6)
+    np.testing.assert_allclose(scales[:, 0] ** 2, np.broadcast_to(model.noise_variance_, (7, 2)),
+                               rtol=1e-5)
+    np.testing.assert_allclose(model.predict_variance(X[:7]), scales[:, 0] ** 2, rtol=1e-5)
+    # the mixture's log-density is the model's own score
+    log_p = mixture.log_prob(y[:7], np.log(weights), means, scales)
+    np.testing.assert_allclose(log_p, model.score_samples(X[:7], y[:7]), rtol=1e-5, atol=1e-5)

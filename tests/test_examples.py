@@ -17,25 +17,51 @@ def run_example(name, *args, env_extra=None, timeout=300):
                           capture_output=True, text=True, env=env, timeout=timeout)
 
 
+def assert_pngs(folder, names):
+    for name in names:
+        path = folder / name
+        assert path.stat().st_size > 5_000, name
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
 def test_inverse_sine_runs_and_writes_its_figures(tmp_path):
     pytest.importorskip("matplotlib")
     result = run_example("inverse_sine.py", "--epochs", "3", "--n-train", "2000",
                          "--n-test", "2000", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    for name in ("least_squares.png", "mixture_parameters.png", "conditional_density.png"):
-        path = tmp_path / name
-        assert path.stat().st_size > 10_000
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_pngs(tmp_path, ["least_squares.png", "mixture_parameters.png",
+                           "conditional_density.png", "density_slices.png",
+                           "training_history.png"])
     nll = dict(re.findall(r"^(.*?\)) +(-?\d+\.\d+) nats", result.stdout, re.M))
     assert set(nll) == {"forward least squares (x -> t)", "inverse least squares (t -> x)",
                         "inverse MDN (t -> x)"}
 
 
-def test_cupy_backend_without_cupy_is_one_clear_line(tmp_path):
+def test_noisy_spiral_runs_and_writes_its_figures(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = run_example("noisy_spiral.py", "--epochs", "2", "--n-samples", "600",
+                         "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert_pngs(tmp_path, ["three_panels.png", "temperatures.png", "training_history.png"])
+    assert re.search(r"^MDN +-?\d+\.\d+ nats", result.stdout, re.M)
+
+
+def test_odd_datasets_runs_and_writes_its_figures(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = run_example("odd_datasets.py", "--epochs", "2", "--n-samples", "300",
+                         "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert_pngs(tmp_path, ["multi_valued.png", "heteroscedastic.png", "gap.png",
+                           "changing_noise.png", "edges.png"])
+    assert len(re.findall(r" nats ", result.stdout)) == 8  # 4 data sets, with and without decay
+
+
+@pytest.mark.parametrize("example", ["inverse_sine.py", "noisy_spiral.py", "odd_datasets.py"])
+def test_cupy_backend_without_cupy_is_one_clear_line(tmp_path, example):
     # a cupy that fails to import stands in for a machine without it
     (tmp_path / "cupy").mkdir()
     (tmp_path / "cupy" / "__init__.py").write_text("raise ImportError('no CUDA here')\n")
-    result = run_example("inverse_sine.py", "--backend", "cupy", "--out", str(tmp_path),
+    result = run_example(example, "--backend", "cupy", "--out", str(tmp_path),
                          env_extra={"PYTHONPATH": os.pathsep.join([str(tmp_path), ROOT])})
     assert result.returncode != 0
     assert "Traceback" not in result.stderr

@@ -1,0 +1,409 @@
+"""Figures of a fitted MDN, or of plain mixture parameters, drawn with matplotlib.
+
+Each figure function draws into the Axes it is given (or a new figure) and returns the Figure;
+none calls ``plt.show`` or picks a backend. matplotlib is imported only when a figure is drawn
+(``pip install 'mdnlite[plot]'``); ``conditional_density`` is plain NumPy and needs none of it.
+"""
+
+import numpy as np
+
+from . import mixture
+from .backend import to_host
+from .estimator import NotFittedError
+from .model import MixtureParameters
+
+__all__ = ["conditional_density", "five_charts", "three_panels", "density_heatmap",
+           "density_slices", "training_history", "sample_grid"]
+
+
+def _axes(axes, nrows, ncols, panel=(3.6, 3.2), **subplots_kw):
+    """(figure, flat list of nrows * ncols Axes): the given ones, or a new figure's."""
+    if axes is not None:
+        axes = list(np.ravel(np.asarray(axes, dtype=object)))
+        if len(axes) != nrows * ncols:
+            raise ValueError(f"axes must hold {nrows * ncols} Axes, got {len(axes)}")
+        return axes[0].figure, axes
+    try:
+        import matplotlib  # noqa: F401  (first: a missing package fails here, not half-way)
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("mdnlite.plot needs matplotlib: pip install 'mdnlite[plot]'") from None
+    fig, grid = plt.subplots(nrows, ncols, squeeze=False, constrained_layout=True,
+                             figsize=(panel[0] * ncols, panel[1] * nrows), **subplots_kw)
+    return fig, list(grid.ravel())
+
+
+def _mixture_at(source, x, dim=0):
+    """MixtureParameters (N, K), (N, K, D), (N, K, D) as float64 host arrays at inputs ``x``.
+
+    ``source`` is a fitted model (anything with ``predict_mixture``) or plain parameters
+    already evaluated at ``x``: weights (N, K), means (N, K, D), scales (N, K, D) or (N, K, 1).
+    ``x`` = None skips the row check of plain parameters; ``dim`` is checked against D.
+    """
+    if hasattr(source, "predict_mixture"):
+        source = source.predict_mixture(x)
+    if not (isinstance(source, (tuple, list)) and len(source) == 3):
+        raise TypeError("source must be a fitted model with predict_mixture or a tuple "
+                        f"(weights, means, scales), got {type(source).__name__}")
+    weights, means, scales = (np.asarray(to_host(a), dtype=np.float64) for a in source)
+    if not (weights.ndim == 2 and means.ndim == scales.ndim == 3
+            and means.shape[:2] == weights.shape == scales.shape[:2]
+            and scales.shape[2] in (1, means.shape[2])):
+        raise ValueError(f"mixture parameters must be weights (N, K), means (N, K, D) and scales "
+                         f"(N, K, D) or (N, K, 1), got shapes {weights.shape}, {means.shape}, "
+                         f"{scales.shape}")
+    if x is not None and len(x) != len(weights):
+        raise ValueError(f"the mixture parameters have {len(weights)} rows but there are "
+                         f"{len(x)} inputs: give the parameters evaluated at these inputs")
+    if not 0 <= dim < means.shape[2]:
+        raise ValueError(f"dim must be in [0, {means.shape[2]}), got {dim!r}")
+    return MixtureParameters(weights, means, np.broadcast_to(scales, means.shape))
+
+
+def _log(weights):
+    with np.errstate(divide="ignore"):  # a weight that underflowed to 0 is log 0 = -inf, exact
+        return np.log(weights)
+
+
+def _draw(params, n_samples, rng, dim, temperature=1.0, sigma_temperature=1.0):
+    """(N, n_samples) host samples of target dimension ``dim`` (see ``mixture.sample``)."""
+    weights, means, scales = params
+    return mixture.sample(_log(weights), means, scales, n_samples, rng=rng,
+                          temperature=temperature, sigma_temperature=sigma_temperature)[:, :, dim]
+
+
+def _host(a, name, n_rows=None, dim=None):
+    """Inputs (N,) or (N, 1), or with ``dim`` column ``dim`` of (N, D), as a host array (N,)."""
+    a = np.asarray(to_host(a), dtype=np.float64)
+    a = a[:, None] if a.ndim == 1 else a
+    if dim is None and not (a.ndim == 2 and a.shape[1] == 1):
+        raise ValueError(f"{name} must have one input feature, shape (N,) or (N, 1), to be "
+                         f"drawn against; got shape {a.shape}")
+    if a.ndim != 2 or not 0 <= (dim or 0) < a.shape[1]:
+        raise ValueError(f"{name} must be (N,) or (N, D) with D > dim={dim}, got shape {a.shape}")
+    if n_rows is not None and len(a) != n_rows:
+        raise ValueError(f"{name} has {len(a)} rows, expected {n_rows}")
+    return a[:, dim or 0]
+
+
+def _samples(samples, dim, n_rows):
+    """Samples (N,), (N, S) or (N, S, D) as host (N, S) values of target dimension ``dim``."""
+    s = np.asarray(to_host(samples), dtype=np.float64)
+    shape = s.shape
+    s = s.reshape(shape + (1,) * (3 - s.ndim)) if 1 <= s.ndim <= 3 else s
+    if s.ndim != 3 or len(s) != n_rows or not 0 <= dim < s.shape[2]:
+        raise ValueError(f"samples must be (N,), (N, S) or (N, S, D) with N={n_rows} and "
+                         f"D > dim={dim}, got shape {shape}")
+    return s[:, :, dim]
+
+
+def _data(data, dim):
+    """A (x, y) pair to scatter, as host arrays (N,) and (N,); None stays None."""
+    if data is None:
+        return None
+    dx = _host(data[0], "data x")
+    return dx, _host(data[1], "data y", len(dx), dim)
+
+
+def _scatter_samples(ax, x, samples, **kw):
+    """Scatter (N, S) samples against their inputs x (N,)."""
+    ax.scatter(np.repeat(x, samples.shape[1]), samples.ravel(), **{"s": 4, "alpha": 0.5, **kw})
+
+
+def conditional_density(source, x, y_grid, *, dim=0):
+    """The marginal density p(y_dim | x) of one target dimension on a grid, exactly.
+
+    A diagonal mixture's marginal in dimension d is the 1-D mixture
+    p(y_d | x) = Σ_k π_k(x) N(y_d | μ_kd(x), σ_kd(x)²); it is evaluated in log space with
+    ``mixture.log_prob`` on 1-D slices of the parameters, then exponentiated.
+
+    Parameters
+    ----------
+    source : fitted model, or (weights, means, scales) evaluated at ``x``
+    x : array (N,) or (N, D_in); None for plain parameters skips their row check
+    y_grid : array (G,)
+    dim : int
+        The target dimension d.
+
+    Returns
+    -------
+    array (N, G)
+        Row n is the density of y_d at every grid value, given x_n (a host array).
+    """
+    weights, means, scales = _mixture_at(source, x, dim)
+    y = np.asarray(to_host(y_grid), dtype=np.float64).ravel()  # (G,)
+    N, G = len(weights), len(y)
+    # one row per (input, grid value) pair: the mixture of input n evaluated at y_g
+    log_p = mixture.log_prob(np.tile(y, N)[:, None], np.repeat(_log(weights), G, axis=0),
+                             np.repeat(means[:, :, dim:dim + 1], G, axis=0),
+                             np.repeat(scales[:, :, dim:dim + 1], G, axis=0))  # (N * G,)
+    return np.exp(log_p).reshape(N, G)
+
+
+def five_charts(source, x, y, *, x_grid=None, n_samples=1, random_state=None, dim=0, axes=None,
+                samples=None):
+    """Five charts in a row: the data; the data with samples drawn at each data x; the means,
+    the weights and the scales of the components against x.
+
+    Parameters
+    ----------
+    source : fitted model, or (weights, means, scales) evaluated at ``x_grid`` if given, else
+        at ``x`` (then also sampled at ``x``)
+    x : array (N,) or (N, 1)
+    y : array (N,) or (N, D)
+    x_grid : array (G,), optional
+        Inputs of the parameter charts; for a model, 300 points spanning x by default. A grid
+        wider than the data shows the mixture beyond it (dotted lines mark the data's ends).
+    n_samples : int
+        Samples drawn per data input.
+    random_state : None, int or numpy.random.Generator
+    dim : int
+        The target dimension drawn.
+    axes : sequence of 5 Axes, optional
+    samples : array (N,), (N, S) or (N, S, D), optional
+        Samples at ``x`` to draw instead of drawing new ones.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    xh, yh = _host(x, "x"), _host(y, "y", len(x), dim)
+    model = hasattr(source, "predict_mixture")
+    if x_grid is None:
+        grid = np.linspace(xh.min(), xh.max(), 300) if model else xh
+    else:
+        grid = _host(x_grid, "x_grid")
+    params = _mixture_at(source, grid, dim)
+    if samples is not None:
+        drawn = _samples(samples, dim, len(xh))
+    elif model or x_grid is None:
+        drawn = _draw(_mixture_at(source, x, dim) if model else params, n_samples,
+                      random_state, dim)
+    else:
+        raise ValueError("plain parameters at x_grid cannot be sampled at the data inputs: "
+                         "pass samples=, or parameters at x without x_grid")
+    order = np.argsort(grid)
+    weights, means, scales = (a[order] for a in params)
+    ylabel = "y" if means.shape[2] == 1 else f"y[{dim}]"
+    fig, axes = _axes(axes, 1, 5, panel=(3.2, 3.0), sharex=True)
+    axes[0].scatter(xh, yh, s=4, alpha=0.5)
+    axes[1].scatter(xh, yh, s=4, alpha=0.3, label="data")
+    _scatter_samples(axes[1], xh, drawn, color="tab:orange", label="samples")
+    axes[1].legend(fontsize=8, markerscale=2)
+    for ax, values in zip(axes[2:], (means[:, :, dim], weights, scales[:, :, dim])):
+        ax.plot(grid[order], values, lw=1.2)  # one line per component, same colours throughout
+        if grid.min() < xh.min() or grid.max() > xh.max():
+            for edge in (xh.min(), xh.max()):
+                ax.axvline(edge, color="0.6", ls=":", lw=1)
+    titles = ("data", "data and samples", "means μ_k(x)", "weights π_k(x)", "scales σ_k(x)")
+    for ax, title, label in zip(axes, titles, (ylabel, ylabel, "μ_k", "π_k", "σ_k")):
+        ax.set(title=title, xlabel="x", ylabel=label)
+    return fig
+
+
+def three_panels(x, y, least_squares, mdn, *, random_state=None, axes=None, dim=0):
+    """Ground truth, least-squares predictions and MDN samples side by side, on shared axes.
+
+    Parameters
+    ----------
+    x : array (N,) or (N, 1)
+    y : array (N,) or (N, D)
+    least_squares : fitted model with ``predict``, or its predictions (N,) or (N, D) at x
+    mdn : fitted model or (weights, means, scales) at x (one sample per input is drawn), or
+        samples (N,), (N, S) or (N, S, D)
+    random_state : None, int or numpy.random.Generator
+    axes : sequence of 3 Axes, optional
+    dim : int
+        The target dimension drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    xh = _host(x, "x")
+    yh = _host(y, "y", len(xh), dim)
+    if hasattr(least_squares, "predict"):
+        least_squares = least_squares.predict(x)
+    predicted = _host(least_squares, "least_squares", len(xh), dim)
+    if hasattr(mdn, "predict_mixture") or isinstance(mdn, tuple):
+        drawn = _draw(_mixture_at(mdn, x, dim), 1, random_state, dim)
+    else:
+        drawn = _samples(mdn, dim, len(xh))
+    fig, axes = _axes(axes, 1, 3, sharex=True, sharey=True)
+    axes[0].scatter(xh, yh, s=4, alpha=0.3, color="tab:blue")
+    axes[1].scatter(xh, predicted, s=4, alpha=0.3, color="tab:red")
+    _scatter_samples(axes[2], xh, drawn, alpha=0.3, color="tab:green")
+    for ax, title in zip(axes, ("ground truth", "least squares", "MDN samples")):
+        ax.set(title=title, xlabel="x", ylabel="y" if dim == 0 else f"y[{dim}]")
+    return fig
+
+
+def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True, show_mode=True,
+                    n_samples=0, random_state=None, ax=None):
+    """The conditional density p(y_dim | x) as an image over (x, y), with a colour bar.
+
+    Parameters
+    ----------
+    source : fitted model, or (weights, means, scales) evaluated at ``x_grid``
+    x_grid : array (G_x,) or (G_x, 1)
+    y_grid : array (G_y,)
+    dim : int
+        The target dimension drawn.
+    data : (x (N,), y (N,) or (N, D)), optional
+        Points scattered over the image.
+    show_mean, show_mode : bool
+        Overlay the conditional mean Σ_k π_k μ_k (a line) and the approximate mode, the mean
+        of the heaviest component (dots: it jumps between branches).
+    n_samples : int
+        Samples per grid input to overlay (0: none).
+    random_state : None, int or numpy.random.Generator
+    ax : Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    xg, yg = _host(x_grid, "x_grid"), np.asarray(to_host(y_grid), dtype=np.float64).ravel()
+    params = _mixture_at(source, x_grid, dim)
+    density = conditional_density(params, None, yg, dim=dim)  # (G_x, G_y)
+    data = _data(data, dim)
+    ylabel = "y" if params.means.shape[2] == 1 else f"y[{dim}]"
+    fig, (ax,) = _axes(ax, 1, 1, panel=(6.5, 5))
+    # a few needle-thin components would otherwise set the colour scale of the whole image
+    mesh = ax.pcolormesh(xg, yg, density.T, shading="auto", cmap="magma",
+                         vmax=np.quantile(density, 0.995))
+    fig.colorbar(mesh, ax=ax, label=f"p({ylabel} | x)", extend="max")
+    if data is not None:
+        ax.scatter(*data, s=3, color="tab:cyan", alpha=0.4, label="data")
+    if n_samples:
+        _scatter_samples(ax, xg, _draw(params, n_samples, random_state, dim), s=2, alpha=1.0,
+                         color="tab:olive", label="samples")
+    weights, means = params.weights, params.means[:, :, dim]  # (G_x, K) each
+    if show_mode:
+        mode = means[np.arange(len(xg)), weights.argmax(axis=1)]
+        ax.plot(xg, mode, ".", ms=3, color="white", label="approximate mode")
+    if show_mean:
+        ax.plot(xg, (weights * means).sum(axis=1), color="tab:green", lw=1.5,
+                label="conditional mean")
+    ax.set(xlabel="x", ylabel=ylabel, ylim=(yg.min(), yg.max()), title="conditional density")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", fontsize=8, markerscale=2)
+    return fig
+
+
+def density_slices(sources, x_values, y_grid, *, dim=0, ax=None):
+    """p(y_dim | x) at a few chosen x as curves over y, for one or several models on one axis.
+
+    Several x values get one colour each (and several models one line style each); a single
+    x value gets one colour per model. The legend names model and x.
+
+    Parameters
+    ----------
+    sources : dict {label: source}, or one source
+        Each a fitted model or (weights, means, scales) evaluated at ``x_values``.
+    x_values : float or array (M,)
+    y_grid : array (G,)
+    dim : int
+    ax : Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not isinstance(sources, dict):
+        sources = {None: sources}
+    if np.isscalar(x_values):
+        x_values = [x_values]
+    xv = _host(x_values, "x_values")
+    yg = np.asarray(to_host(y_grid), dtype=np.float64).ravel()
+    densities = {name: conditional_density(source, x_values, yg, dim=dim)  # (M, G) each
+                 for name, source in sources.items()}
+    fig, (ax,) = _axes(ax, 1, 1, panel=(6, 4))
+    for m, (name, density) in enumerate(densities.items()):
+        for i, x in enumerate(xv):
+            colour, style = (i, ("-", "--", ":", "-.")[m % 4]) if len(xv) > 1 else (m, "-")
+            label = ", ".join(p for p in (name, f"x = {x:.3g}" if len(xv) > 1 else "") if p)
+            ax.plot(yg, density[i], color=f"C{colour % 10}", ls=style, lw=1.5,
+                    label=label or None)
+    ylabel = "y" if dim == 0 else f"y[{dim}]"
+    given = f"x = {xv[0]:.3g}" if len(xv) == 1 else "x"
+    ax.set(xlabel=ylabel, ylabel="density", title=f"p({ylabel} | {given})")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    return fig
+
+
+def training_history(model, *, ax=None):
+    """Training and validation loss per epoch, with the learning-rate changes marked.
+
+    A dotted vertical line marks each first epoch trained at a new learning rate, labelled
+    with that rate (changes that follow closely on a labelled one are left unlabelled).
+
+    Parameters
+    ----------
+    model : fitted estimator with ``loss_curve_``, ``validation_loss_curve_`` and
+        ``learning_rate_curve_`` (lists of float, one entry per epoch)
+    ax : Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    loss = getattr(model, "loss_curve_", None)
+    if not loss:
+        raise NotFittedError(f"this {type(model).__name__} has no training history: fit it first")
+    fig, (ax,) = _axes(ax, 1, 1, panel=(6, 4))
+    epochs = np.arange(1, len(loss) + 1)
+    ax.plot(epochs, loss, label="training")
+    validation = getattr(model, "validation_loss_curve_", [])
+    if validation:
+        ax.plot(epochs[:len(validation)], validation, label="validation")
+    rates, labelled = list(getattr(model, "learning_rate_curve_", [])), -np.inf
+    for epoch, (old, new) in enumerate(zip(rates, rates[1:]), start=2):
+        if new != old:
+            ax.axvline(epoch, color="0.5", ls=":", lw=1)
+            if epoch - labelled >= len(loss) / 30:  # labels of changes close together overlap
+                ax.text(epoch, 0.98, f" lr {new:.2g}", transform=ax.get_xaxis_transform(),
+                        rotation=90, va="top", ha="left", fontsize=7, color="0.3")
+                labelled = epoch
+    ax.set(xlabel="epoch", ylabel="loss", title="training history")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def sample_grid(model, x, *, temperatures=(0.1, 0.5, 1.0), sigma_temperatures=(0.1, 0.5, 1.0),
+                data=None, random_state=None, axes=None, dim=0):
+    """One sample per input at each (temperature, sigma_temperature) pair, as a grid of
+    scatter plots: rows are weight temperatures τ, columns sigma temperatures τ_σ.
+
+    Small τ draws from the heaviest component, small τ_σ near the component means (see
+    ``mixture.sample``). Every panel uses the same random numbers, so that panels differ only
+    by their temperatures.
+
+    Parameters
+    ----------
+    model : fitted model, or (weights, means, scales) evaluated at ``x``
+    x : array (N,) or (N, 1)
+    temperatures, sigma_temperatures : sequences of float >= 0
+    data : (x (N',), y (N',) or (N', D)), optional
+        Points drawn in grey behind the samples.
+    random_state : None, int or numpy.random.Generator
+    axes : sequence of len(temperatures) * len(sigma_temperatures) Axes, row by row, optional
+    dim : int
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    xh, params, data = _host(x, "x"), _mixture_at(model, x, dim), _data(data, dim)
+    seed = np.random.default_rng(random_state).integers(2**63)
+    panels = [(t, s) for t in temperatures for s in sigma_temperatures]
+    drawn = [_draw(params, 1, seed, dim, t, s) for t, s in panels]
+    fig, axes = _axes(axes, len(temperatures), len(sigma_temperatures), panel=(3.2, 2.8),
+                      sharex=True, sharey=True)
+    for ax, (t, s), samples in zip(axes, panels, drawn):
+        if data is not None:
+            ax.scatter(*data, s=3, color="0.8")
+        _scatter_samples(ax, xh, samples, color="tab:orange")
+        ax.set_title(f"τ = {t:g}, τ_σ = {s:g}", fontsize=9)
+    return fig
