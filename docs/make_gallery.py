@@ -19,8 +19,10 @@ def main():
     for name in EXAMPLES:
         out = os.path.join(ROOT, "docs", "gallery", name)
         print(f"== {name}", flush=True)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [ROOT, os.environ.get("PYTHONPATH", "")]))  # this checkout's mdnlite
         subprocess.run([sys.executable, os.path.join(ROOT, "examples", f"{name}.py"),
-                        "--out", out, "--dpi", "60"], check=True)
+                        "--out", out, "--dpi", "60"], check=True, env=env)
 
 
 if __name__ == "__main__":
