@@ -8,25 +8,30 @@ The generic backprop of ``network.py`` carries dz inwards from here.
 
 from collections import namedtuple
 
+from . import cholesky
 from .backend import LOG_2PI, array_module, log_softmax, softmax_parts, softplus
 from .mixture import Mixture, log_normal
 from .validation import check_number
 
 __all__ = ["MixtureHead", "RawOutputs", "NLLCache", "SCALE_ACTIVATIONS", "COVARIANCES"]
 
-RawOutputs = namedtuple("RawOutputs", ["logits", "means", "scales"])
+RawOutputs = namedtuple("RawOutputs", ["logits", "means", "scales", "lower"])
 RawOutputs.__doc__ = """Named views into the raw head outputs z (N, n_outputs).
 
 logits : (N, K) weight logits, columns [0, K)
 means : (N, K, D) means (identity activation), the next K*D columns
-scales : (N, K, S) scale pre-activations, the last K*S columns
+scales : (N, K, S) scale pre-activations, the next K*S columns
+lower : (N, K, M) strictly-lower Cholesky entries (unconstrained), the last K*M columns;
+    M = D (D - 1) / 2 for covariance "full", 0 otherwise
 """
 
-NLLCache = namedtuple("NLLCache", ["resp", "weights", "u", "scales", "a"])
+NLLCache = namedtuple("NLLCache", ["resp", "weights", "u", "scales", "a", "factors"])
 NLLCache.__doc__ = """What ``nll_backward`` needs, components first (see ``MixtureHead.nll_forward``).
 
 resp : (K, N) responsibilities γ;  weights : (K, N) mixture weights π;
-u : (K, D, N) standardised residuals (y - μ)/σ;  scales : (K, S, N) σ;  a : (K, S, N) act(s)
+u : (K, D, N) standardised residuals (y - μ)/σ, or for "full" v = L⁻¹ (y - μ), (D, K, N);
+scales : (K, S, N) σ (the diagonal of L for "full");  a : (K, S, N) act(s);
+factors : (D, D, K, N) Cholesky factors L for "full", None otherwise
 """
 
 
@@ -74,7 +79,7 @@ class _ELU1:
 
 
 SCALE_ACTIVATIONS = {"exp": _Exp, "softplus": _Softplus, "elu1": _ELU1}
-COVARIANCES = ("isotropic", "diagonal")
+COVARIANCES = ("isotropic", "diagonal", "full")
 
 
 class MixtureHead:
@@ -86,19 +91,23 @@ class MixtureHead:
         K >= 1.
     n_dims : int
         D >= 1, the target dimension.
-    covariance : {"diagonal", "isotropic"}
+    covariance : {"diagonal", "isotropic", "full"}
         ``"isotropic"``: one scale per component, Σ_k = σ_k² I (Bishop, Netlab).
         ``"diagonal"``: one scale per component and dimension, Σ_k = diag(σ_k1², ..., σ_kD²).
+        ``"full"``: Σ_k = L_k L_kᵀ with L_k lower-triangular (Williams 1996); its diagonal
+        is a scale per dimension, the entries below it are unconstrained.
     scale_activation : {"exp", "softplus", "elu1"}
         Maps a scale pre-activation s to a = act(s) > 0.
     min_scale : float >= 0
-        Floor added to every scale: σ = act(s) + min_scale. Keeps narrow components from
-        collapsing onto single points.
+        Floor added to every scale (the diagonal of L for "full"): σ = act(s) + min_scale.
+        Keeps narrow components from collapsing onto single points.
 
     Notes
     -----
-    The raw outputs z (N, n_outputs) hold, in this order, K weight logits, K*D means and
-    K*S scale pre-activations (S = 1 isotropic, S = D diagonal): n_outputs = K (1 + D + S).
+    The raw outputs z (N, n_outputs) hold, in this order, K weight logits, K*D means, K*S
+    scale pre-activations (S = 1 isotropic, S = D otherwise) and K*M strictly-lower Cholesky
+    entries (M = D(D-1)/2 for "full", else 0): n_outputs = K (1 + D + S + M). For K = 3 and
+    D = 2: 15 outputs diagonal, 12 isotropic, 18 full.
     """
 
     def __init__(self, n_components, n_dims=1, covariance="diagonal", scale_activation="exp",
@@ -132,18 +141,29 @@ class MixtureHead:
         return 1 if self.covariance == "isotropic" else self.n_dims
 
     @property
+    def n_lower(self):
+        """M: strictly-lower Cholesky entries per component (0 unless covariance="full")."""
+        return cholesky.n_lower(self.n_dims) if self.covariance == "full" else 0
+
+    @property
     def n_outputs(self):
-        """Width of the raw output z: K (1 + D + S)."""
-        return self.n_components * (1 + self.n_dims + self.n_scales)
+        """Width of the raw output z: K (1 + D + S + M)."""
+        return self.n_components * (1 + self.n_dims + self.n_scales + self.n_lower)
+
+    def _offsets(self):
+        K, D, S = self.n_components, self.n_dims, self.n_scales
+        return K, K + K * D, K + K * D + K * S
 
     def split(self, z):
         """Name the parts of z (N, n_outputs) as views: no copies (see ``RawOutputs``)."""
-        K, D, S = self.n_components, self.n_dims, self.n_scales
+        K, D, S, M = self.n_components, self.n_dims, self.n_scales, self.n_lower
+        a, b, c = self._offsets()
         N = z.shape[0]
         return RawOutputs(
-            logits=z[:, :K],
-            means=z[:, K:K + K * D].reshape(N, K, D),
-            scales=z[:, K + K * D:].reshape(N, K, S),
+            logits=z[:, :a],
+            means=z[:, a:b].reshape(N, K, D),
+            scales=z[:, b:c].reshape(N, K, S),
+            lower=z[:, c:].reshape(N, K, M),
         )
 
     def _scales(self, s):
@@ -152,15 +172,24 @@ class MixtureHead:
         return a, (a + self.min_scale if self.min_scale else a)
 
     def mixture(self, z):
-        """Mixture parameters for raw outputs z (N, n_outputs) (see ``mixture.Mixture``)."""
-        logits, means, s = self.split(z)
-        return Mixture(log_softmax(logits, axis=1), means, self._scales(s)[1])
+        """Mixture parameters for raw outputs z (N, n_outputs) (see ``mixture.Mixture``).
+
+        For "full" the scales are the Cholesky factors L (N, K, D, D), Σ = L Lᵀ.
+        """
+        logits, means, s, lower = self.split(z)
+        scales = self._scales(s)[1]
+        if self.covariance == "full":  # factors assembled dimensions first, then moved last
+            L = cholesky.factors(scales.transpose(2, 0, 1), lower.transpose(2, 0, 1))
+            scales = L.transpose(2, 3, 0, 1)
+        return Mixture(log_softmax(logits, axis=1), means, scales)
 
     def _split_components_first(self, zt):
-        """Views of the transposed raw outputs zt (n_outputs, N): (K, N), (K, D, N), (K, S, N)."""
-        K, D, S = self.n_components, self.n_dims, self.n_scales
+        """Views of zt = zᵀ (n_outputs, N): (K, N), (K, D, N), (K, S, N), (K, M, N)."""
+        K, D, S, M = self.n_components, self.n_dims, self.n_scales, self.n_lower
+        a, b, c = self._offsets()
         N = zt.shape[1]
-        return zt[:K], zt[K:K + K * D].reshape(K, D, N), zt[K + K * D:].reshape(K, S, N)
+        return (zt[:a], zt[a:b].reshape(K, D, N), zt[b:c].reshape(K, S, N),
+                zt[c:].reshape(K, M, N))
 
     def nll_forward(self, z, y):
         """Mean negative log-likelihood of targets y under the mixtures z describes.
@@ -189,17 +218,23 @@ class MixtureHead:
         N = z.shape[0]
         if N == 0:
             raise ValueError("z holds no samples: the mean NLL of an empty batch is undefined")
-        logits, means, s = self._split_components_first(xp.ascontiguousarray(z.T))
+        logits, means, s, lower = self._split_components_first(xp.ascontiguousarray(z.T))
         log_w, weights, log_total, _ = softmax_parts(logits, axis=0)  # (K, N)
         log_w -= log_total  # log π (K, N)
         a, scales = self._scales(s)  # (K, S, N)
         y = y.astype(z.dtype, copy=False).T  # (D, N); float64 y must not promote the gradient
-        log_comp, u = log_normal(y, means, scales, axis=1, normalised=False)  # (K,N), (K,D,N)
+        L = None
+        if self.covariance == "full":  # dimensions first: (D, K, N) vectors, (D, D, K, N) L
+            L = cholesky.factors(scales.transpose(1, 0, 2), lower.transpose(1, 0, 2))
+            r = y[:, None, :] - means.transpose(1, 0, 2)  # (D, K, N)
+            log_comp, u = cholesky.log_density(r, L)  # (K, N), v = L⁻¹ r (D, K, N)
+        else:
+            log_comp, u = log_normal(y, means, scales, axis=1, normalised=False)  # (K, D, N)
         log_comp += log_w  # (K, N): log π_k + log N_k + (D/2) log 2π
         _, resp, log_total, m = softmax_parts(log_comp, axis=0)  # γ (K, N); (1, N) twice
         # log p(y_n) = log_total_n + m_n - (D/2) log 2π, summed over the batch
         loss = (log_total.sum() + m.sum()) * (-1.0 / N) + 0.5 * self.n_dims * LOG_2PI
-        return loss, NLLCache(resp, weights, u, scales, a)
+        return loss, NLLCache(resp, weights, u, scales, a, L)
 
     def nll_backward(self, cache):
         """dL/dz (N, n_outputs) in closed form from the forward cache.
@@ -210,14 +245,21 @@ class MixtureHead:
         dL/dσ_k = γ_k (D - Σ_d u_kd²) / (σ_k N) (isotropic);  dL/ds = dL/dσ · act'(s).
         The result is the transpose of a components-first array: a view, not a copy.
         """
-        resp, weights, u, scales, a = cache
+        resp, weights, u, scales, a, L = cache
         xp = array_module(resp)
         N = resp.shape[1]
         dzt = xp.empty((self.n_outputs, N), dtype=resp.dtype)
-        dlogits, dmeans, ds = self._split_components_first(dzt)
+        dlogits, dmeans, ds, dlower = self._split_components_first(dzt)
         xp.subtract(weights, resp, out=dlogits)
         dlogits *= 1.0 / N
         g = resp * (-1.0 / N)  # (K, N): -γ/N, shared by every other gradient
+        if L is not None:
+            gw, dsigma, dl = cholesky.log_density_gradients(g, u, L)  # dimensions first
+            dmeans[...] = gw.transpose(1, 0, 2)
+            for m, d in enumerate(dl):
+                dlower[:, m] = d
+            xp.multiply(dsigma.transpose(1, 0, 2), self._act.derivative(a), out=ds)
+            return dzt.T
         g = g[:, None, :]  # (K, 1, N)
         # γ multiplies u before anything is squared or divided by σ: a collapsed component far
         # from y has a huge u but γ = 0, and its gradient must come out 0, not 0 * inf = NaN

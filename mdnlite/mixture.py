@@ -1,15 +1,17 @@
 """The Gaussian mixture itself, as pure functions of its parameters (no network needed).
 
 A batch of N mixtures with K components in D dimensions is described by
-``log_weights`` (N, K), ``means`` (N, K, D) and ``scales`` (N, K, S), where S = 1 for an
-isotropic mixture (one standard deviation per component) and S = D for a diagonal one.
-Everything is computed in log space; nothing here holds state or knows about training.
+``log_weights`` (N, K), ``means`` (N, K, D) and ``scales``: (N, K, S) standard deviations,
+S = 1 for an isotropic mixture and S = D for a diagonal one, or (N, K, D, D) lower-triangular
+Cholesky factors L for full covariances Σ = L Lᵀ. Everything is computed in log space;
+nothing here holds state or knows about training.
 """
 
 from collections import namedtuple
 
 import numpy as np
 
+from . import cholesky
 from .backend import LOG_2PI, array_module, log_softmax, logsumexp
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "responsibilities",
     "mean",
     "variance",
+    "covariance",
     "approx_mode",
     "sample",
 ]
@@ -27,8 +30,14 @@ Mixture.__doc__ = """Parameters of N Gaussian mixtures.
 
 log_weights : (N, K) log mixture weights, logsumexp over K is 0
 means : (N, K, D) component means
-scales : (N, K, S) component standard deviations, S = 1 (isotropic) or S = D (diagonal)
+scales : (N, K, S) component standard deviations, S = 1 (isotropic) or S = D (diagonal),
+    or (N, K, D, D) lower-triangular Cholesky factors (full covariance)
 """
+
+
+def is_full(means, scales):
+    """True when ``scales`` holds Cholesky factors (one more axis than ``means``)."""
+    return scales.ndim == means.ndim + 1
 
 
 def component_log_density(y, means, scales):
@@ -38,15 +47,21 @@ def component_log_density(y, means, scales):
     ----------
     y : array (N, D)
     means : array (N, K, D)
-    scales : array (N, K, S), S in {1, D}
+    scales : array (N, K, S), S in {1, D}, or Cholesky factors (N, K, D, D)
 
     Returns
     -------
     log_comp : array (N, K)
-        -½ Σ_d u_kd² - (D/S) Σ_s log σ_ks - (D/2) log 2π.
+        -½ Σ_d u_kd² - (D/S) Σ_s log σ_ks - (D/2) log 2π; for factors,
+        -½ |L_k⁻¹ (y - μ_k)|² - Σ_d log L_k,dd - (D/2) log 2π.
     u : array (N, K, D)
-        Standardised residuals u_kd = (y_d - μ_kd) / σ_kd.
+        Standardised residuals u_kd = (y_d - μ_kd) / σ_kd, or v = L_k⁻¹ (y - μ_k).
     """
+    if is_full(means, scales):  # the solves run dimensions first: (D, N, K)
+        r = (y[:, None, :] - means).transpose(2, 0, 1)
+        log_comp, v = cholesky.log_density(r, scales.transpose(2, 3, 0, 1))
+        log_comp -= 0.5 * means.shape[-1] * LOG_2PI
+        return log_comp, v.transpose(1, 2, 0)
     return log_normal(y[:, None, :], means, scales, axis=-1)
 
 
@@ -88,7 +103,7 @@ def log_prob(y, log_weights, means, scales):
     y : array (N, D)
     log_weights : array (N, K)
     means : array (N, K, D)
-    scales : array (N, K, S), S in {1, D}
+    scales : array (N, K, S), S in {1, D}, or Cholesky factors (N, K, D, D)
 
     Returns
     -------
@@ -123,7 +138,7 @@ def mean(log_weights, means):
 def variance(log_weights, means, scales):
     """Conditional variance of each target dimension, by the law of total variance.
 
-    Var[y_d] = Σ_k π_k σ_kd² + Σ_k π_k (μ_kd - E[y_d])²: the expected within-component
+    Var[y_d] = Σ_k π_k Σ_k,dd + Σ_k π_k (μ_kd - E[y_d])²: the expected within-component
     variance plus the variance of the component means. Written with centred means so that
     no large terms cancel.
 
@@ -134,7 +149,33 @@ def variance(log_weights, means, scales):
     xp = array_module(means)
     w = xp.exp(log_weights)[:, :, None]  # (N, K, 1)
     centred = means - (w * means).sum(axis=1, keepdims=True)  # (N, K, D)
-    spread = scales * scales + centred * centred  # (N, K, D): isotropic σ_k² broadcasts over D
+    if is_full(means, scales):
+        within = (scales * scales).sum(axis=-1)  # (N, K, D): Σ_dd = Σ_j L_dj²
+    else:
+        within = scales * scales  # (N, K, S): isotropic σ_k² broadcasts over D
+    return (w * (within + centred * centred)).sum(axis=1)
+
+
+def covariance(log_weights, means, scales):
+    """Conditional covariance matrix, by the law of total covariance.
+
+    Cov[y] = Σ_k π_k Σ_k + Σ_k π_k (μ_k - E[y])(μ_k - E[y])ᵀ, with Σ_k = L_k L_kᵀ for
+    Cholesky factors and diag(σ_k²) otherwise.
+
+    Returns
+    -------
+    array (N, D, D)
+    """
+    xp = array_module(means)
+    w = xp.exp(log_weights)[:, :, None, None]  # (N, K, 1, 1)
+    centred = means - (w[..., 0] * means).sum(axis=1, keepdims=True)  # (N, K, D)
+    spread = centred[..., :, None] * centred[..., None, :]  # (N, K, D, D)
+    if is_full(means, scales):
+        spread += xp.matmul(scales, scales.swapaxes(-1, -2))
+    else:
+        D = means.shape[-1]
+        diagonal = xp.broadcast_to(scales * scales, means.shape)  # (N, K, D)
+        spread[..., xp.arange(D), xp.arange(D)] += diagonal
     return (w * spread).sum(axis=1)
 
 
@@ -158,7 +199,7 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
     ----------
     log_weights : array (N, K)
     means : array (N, K, D)
-    scales : array (N, K, S), S in {1, D}
+    scales : array (N, K, S), S in {1, D}, or Cholesky factors (N, K, D, D)
     n_samples : int
         Samples per mixture.
     rng : None, int or numpy.random.Generator
@@ -171,8 +212,8 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
         uniformly.
     sigma_temperature : float >= 0
         Multiplies every component's covariance, so the scales by its square root:
-        y = μ_k + sqrt(τ_σ) σ_k ε with ε ~ N(0, I). 1 keeps the model's spread, 0 returns the
-        chosen component's mean.
+        y = μ_k + sqrt(τ_σ) σ_k ε (y = μ_k + sqrt(τ_σ) L_k ε for Cholesky factors) with
+        ε ~ N(0, I). 1 keeps the model's spread, 0 returns the chosen component's mean.
 
     Returns
     -------
@@ -205,7 +246,10 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
         chosen = (cdf[:, None, :] < u[:, :, None]).sum(axis=2)  # (N, n)
     rows = xp.arange(N)[:, None]
     eps = xp.asarray(rng.standard_normal((N, n_samples, D)), dtype=means.dtype)
-    eps *= scales[rows, chosen]  # (N, n, D)
+    if is_full(means, scales):  # y = μ + L ε
+        eps = xp.matmul(scales[rows, chosen], eps[..., None])[..., 0]  # (N, n, D)
+    else:
+        eps *= scales[rows, chosen]  # (N, n, D)
     if sigma_temperature != 1:
         eps *= sigma_temperature ** 0.5
     eps += means[rows, chosen]

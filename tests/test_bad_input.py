@@ -162,7 +162,7 @@ BAD_PARAMS = [
     (MDN, dict(n_components="3"), TypeError, "n_components must be an integer"),
     (MDN, dict(n_components=True), TypeError, "n_components must be an integer"),
     (MDN, dict(n_components=None), TypeError, "n_components must be an integer"),
-    (MDN, dict(covariance="full"), ValueError, "covariance must be one of .* got 'full'"),
+    (MDN, dict(covariance="spherical"), ValueError, "covariance must be one of .* got 'spherical'"),
     (MDN, dict(scale_activation="relu"), ValueError, "scale_activation must be one of"),
     (MDN, dict(min_scale=-0.1), ValueError, "min_scale must be a finite number >= 0"),
     (MDN, dict(min_scale=np.inf), ValueError, "min_scale must be a finite number >= 0"),

@@ -1,0 +1,144 @@
+"""Full-covariance Gaussians through their Cholesky factors, over a small target dimension D.
+
+Σ = L Lᵀ with L lower-triangular and a positive diagonal. Arrays here are dimensions first:
+a vector is (D, ...) and a factor (D, D, ...), the trailing axes being any batch (components
+and samples), so that the solves below are D(D+1)/2 elementwise operations on whole batches:
+forward and back substitution written out over the small D, the same code on every backend,
+with no inverse and no determinant ever formed.
+"""
+
+from .backend import array_module
+
+__all__ = ["n_lower", "lower_pairs", "solve_lower", "solve_lower_transposed", "log_det",
+           "mahalanobis", "factors", "log_density", "log_density_gradients"]
+
+
+def n_lower(D):
+    """Number of strictly-lower entries of a D x D matrix: D (D - 1) / 2."""
+    return D * (D - 1) // 2
+
+
+def lower_pairs(D):
+    """The strictly-lower positions (i, j), i > j, in the order the head stores them.
+
+    Row by row: (1, 0), (2, 0), (2, 1), (3, 0), ... entry m of the head's off-diagonal block
+    is L[i, j] for the m-th pair.
+    """
+    return [(i, j) for i in range(1, D) for j in range(i)]
+
+
+def solve_lower(L, r):
+    """v with L v = r, by forward substitution: v_i = (r_i - Σ_{j<i} L_ij v_j) / L_ii.
+
+    Parameters
+    ----------
+    L : array (D, D, ...)
+        Lower-triangular factors; entries above the diagonal are never read.
+    r : array (D, ...)
+
+    Returns
+    -------
+    array (D, ...)
+    """
+    xp = array_module(r)
+    v = xp.empty_like(r)
+    for i in range(r.shape[0]):
+        acc = r[i].copy()
+        for j in range(i):
+            acc -= L[i, j] * v[j]
+        acc /= L[i, i]
+        v[i] = acc
+    return v
+
+
+def solve_lower_transposed(L, v):
+    """w with Lᵀ w = v, by back substitution: w_i = (v_i - Σ_{j>i} L_ji w_j) / L_ii.
+
+    Shapes as ``solve_lower``. With v = L⁻¹ r this gives w = Σ⁻¹ r, the gradient of
+    ½ rᵀ Σ⁻¹ r with respect to r.
+    """
+    xp = array_module(v)
+    w = xp.empty_like(v)
+    for i in range(v.shape[0] - 1, -1, -1):
+        acc = v[i].copy()
+        for j in range(i + 1, v.shape[0]):
+            acc -= L[j, i] * w[j]
+        acc /= L[i, i]
+        w[i] = acc
+    return w
+
+
+def log_det(L):
+    """½ log det Σ = Σ_i log L_ii for factors L (D, D, ...); returns the batch shape."""
+    xp = array_module(L)
+    out = xp.log(L[0, 0])
+    for i in range(1, L.shape[0]):
+        out += xp.log(L[i, i])
+    return out
+
+
+def mahalanobis(v):
+    """|v|² = Σ_i v_i² for v (D, ...) (with v = L⁻¹ r this is rᵀ Σ⁻¹ r)."""
+    out = v[0] * v[0]
+    for i in range(1, v.shape[0]):
+        out += v[i] * v[i]
+    return out
+
+
+def factors(diagonal, lower):
+    """Assemble factors L (D, D, ...) from their diagonal (D, ...) and strictly-lower entries.
+
+    ``lower`` (M, ...) holds L[i, j] for the pairs of ``lower_pairs(D)``, in that order; the
+    entries above the diagonal are zero.
+    """
+    xp = array_module(diagonal)
+    D = diagonal.shape[0]
+    L = xp.zeros((D, D) + diagonal.shape[1:], dtype=diagonal.dtype)
+    for i in range(D):
+        L[i, i] = diagonal[i]
+    for m, (i, j) in enumerate(lower_pairs(D)):
+        L[i, j] = lower[m]
+    return L
+
+
+def log_density(r, L):
+    """log N(r | 0, L Lᵀ) without its -(D/2) log 2π, and v = L⁻¹ r for the gradient.
+
+    log N + (D/2) log 2π = -½ |L⁻¹ r|² - Σ_i log L_ii, from one forward substitution.
+
+    Returns
+    -------
+    log_comp : array (...)
+    v : array (D, ...)
+    """
+    v = solve_lower(L, r)
+    log_comp = mahalanobis(v)
+    log_comp *= -0.5
+    log_comp -= log_det(L)
+    return log_comp, v
+
+
+def log_density_gradients(g, v, L):
+    """Gradients of a loss through ``log_density``, given g = dLoss/dlog_comp (...).
+
+    With v = L⁻¹ r and w = L⁻ᵀ v = Σ⁻¹ r:
+    d log_comp/dμ = w (r = y - μ), d log_comp/dL_ij = w_i v_j for i > j, and
+    d log_comp/dL_ii = w_i v_i - 1/L_ii. Since w is linear in v, g w = L⁻ᵀ (g v): g
+    multiplies v before the back substitution, so that a component with zero weight far
+    from y gets exactly zero gradients rather than 0 × a huge w.
+
+    Returns
+    -------
+    dmeans : array (D, ...)
+    ddiagonal : array (D, ...)
+        Gradient with respect to the diagonal of L.
+    dlower : list of M arrays (...)
+        Gradients with respect to the strictly-lower entries, in ``lower_pairs`` order.
+    """
+    gw = solve_lower_transposed(L, g * v)  # (D, ...): g w
+    D = v.shape[0]
+    ddiagonal = gw * v
+    for i in range(D):
+        ddiagonal[i] -= g / L[i, i]
+    dlower = [gw[i] * v[j] for i, j in lower_pairs(D)]
+    return gw, ddiagonal, dlower
