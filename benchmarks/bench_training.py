@@ -22,19 +22,21 @@ import numpy as np
 
 import mdnlite
 
-# name, (D_in, hidden sizes, activation, K, D, batch, scale activation), steps per epoch,
-# epochs per timing. Each article's model keeps the article's scale activation.
+# name, (D_in, hidden sizes, activation, K, D, batch, scale activation, covariance), steps per
+# epoch, epochs per timing. Each article's model keeps the article's scale activation.
 CONFIGS = [
     ("1-5-5 relu, K=3, batch 300 (PyTorch article)",
-     (1, (5, 5), "relu", 3, 1, 300, "exp"), 50, 6),
+     (1, (5, 5), "relu", 3, 1, 300, "exp", "diagonal"), 50, 6),
     ("1-25-10 tanh, K=10, batch 256 (TF article)",
-     (1, (25, 10), "tanh", 10, 1, 256, "exp"), 50, 6),
+     (1, (25, 10), "tanh", 10, 1, 256, "exp", "diagonal"), 50, 6),
     ("1-128-128 relu, K=20, batch 128 (Keras article)",
-     (1, (128, 128), "relu", 20, 1, 128, "elu1"), 50, 4),
+     (1, (128, 128), "relu", 20, 1, 128, "elu1", "diagonal"), 50, 4),
     ("8-256-256 tanh, K=16, D=4, batch 4096",
-     (8, (256, 256), "tanh", 16, 4, 4096, "softplus"), 10, 2),
+     (8, (256, 256), "tanh", 16, 4, 4096, "softplus", "diagonal"), 10, 2),
     ("1-25-10 tanh, K=10, batch 65536 (TF article)",
-     (1, (25, 10), "tanh", 10, 1, 65536, "exp"), 10, 2),
+     (1, (25, 10), "tanh", 10, 1, 65536, "exp", "diagonal"), 10, 2),
+    ("8-256-256 tanh, K=16, D=4, batch 4096, full covariance",
+     (8, (256, 256), "tanh", 16, 4, 4096, "softplus", "full"), 10, 2),
 ]
 MIN_SCALE = 1e-3
 PAUSE = 0.5  # seconds
@@ -42,7 +44,7 @@ LEARNING_RATE = 1e-3
 
 
 def make_data(config, steps_per_epoch, seed=0):
-    D_in, _, _, _, D, batch, _ = config
+    D_in, _, _, _, D, batch, _, _ = config
     rng = np.random.default_rng(seed)
     N = batch * steps_per_epoch
     X = rng.uniform(-1, 1, size=(N, D_in)).astype(np.float32)
@@ -51,8 +53,8 @@ def make_data(config, steps_per_epoch, seed=0):
 
 
 def time_mdnlite(config, X, y, epochs, backend):
-    _, hidden, activation, K, _, batch, scale_activation = config
-    model = mdnlite.MDN(K, hidden_sizes=hidden, activation=activation, covariance="diagonal",
+    _, hidden, activation, K, _, batch, scale_activation, covariance = config
+    model = mdnlite.MDN(K, hidden_sizes=hidden, activation=activation, covariance=covariance,
                         scale_activation=scale_activation, min_scale=MIN_SCALE, batch_size=batch,
                         learning_rate=LEARNING_RATE, max_epochs=1, backend=backend,
                         random_state=0)
@@ -71,23 +73,31 @@ def time_mdnlite(config, X, y, epochs, backend):
 def torch_mdn(config, device):
     import torch
 
-    D_in, hidden, activation, K, D, _, scale_activation = config
+    D_in, hidden, activation, K, D, _, scale_activation, covariance = config
     act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation]
+    M = D * (D - 1) // 2 if covariance == "full" else 0
     sizes = [D_in, *hidden]
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers += [torch.nn.Linear(n_in, n_out), act()]
-    layers.append(torch.nn.Linear(sizes[-1], K * (1 + 2 * D)))
+    layers.append(torch.nn.Linear(sizes[-1], K * (1 + 2 * D + M)))
     net = torch.nn.Sequential(*layers).to(device)
     log_2pi = math.log(2 * math.pi)
     scale = {"exp": torch.exp, "softplus": torch.nn.functional.softplus,
              "elu1": lambda s: torch.nn.functional.elu(s) + 1}[scale_activation]
+    rows, cols = torch.tril_indices(D, D, -1, device=device)
 
     def nll(z, yb):
-        logits, mu, s = torch.split(z, [K, K * D, K * D], dim=1)
+        logits, mu, s, lower = torch.split(z, [K, K * D, K * D, K * M], dim=1)
         mu, s = mu.reshape(-1, K, D), s.reshape(-1, K, D)
         sigma = scale(s) + MIN_SCALE
-        u = (yb[:, None, :] - mu) / sigma
+        if covariance == "full":
+            L = torch.diag_embed(sigma)
+            L[..., rows, cols] = lower.reshape(-1, K, M)
+            r = (yb[:, None, :] - mu).unsqueeze(-1)
+            u = torch.linalg.solve_triangular(L, r, upper=False).squeeze(-1)
+        else:
+            u = (yb[:, None, :] - mu) / sigma
         log_comp = -0.5 * (u * u).sum(-1) - torch.log(sigma).sum(-1) - 0.5 * D * log_2pi
         log_w = torch.log_softmax(logits, dim=1)
         return -torch.logsumexp(log_w + log_comp, dim=1).mean()

@@ -40,14 +40,12 @@ def solve_lower(L, r):
     -------
     array (D, ...)
     """
-    xp = array_module(r)
-    v = xp.empty_like(r)
+    v = r.copy()
     for i in range(r.shape[0]):
-        acc = r[i].copy()
+        v_i = v[i]  # a view: every update below lands in v
         for j in range(i):
-            acc -= L[i, j] * v[j]
-        acc /= L[i, i]
-        v[i] = acc
+            v_i -= L[i, j] * v[j]
+        v_i /= L[i, i]
     return v
 
 
@@ -57,14 +55,12 @@ def solve_lower_transposed(L, v):
     Shapes as ``solve_lower``. With v = L⁻¹ r this gives w = Σ⁻¹ r, the gradient of
     ½ rᵀ Σ⁻¹ r with respect to r.
     """
-    xp = array_module(v)
-    w = xp.empty_like(v)
+    w = v.copy()
     for i in range(v.shape[0] - 1, -1, -1):
-        acc = v[i].copy()
+        w_i = w[i]
         for j in range(i + 1, v.shape[0]):
-            acc -= L[j, i] * w[j]
-        acc /= L[i, i]
-        w[i] = acc
+            w_i -= L[j, i] * w[j]
+        w_i /= L[i, i]
     return w
 
 
@@ -118,7 +114,7 @@ def log_density(r, L):
     return log_comp, v
 
 
-def log_density_gradients(g, v, L):
+def log_density_gradients(g, v, L, diagonal_derivative=None):
     """Gradients of a loss through ``log_density``, given g = dLoss/dlog_comp (...).
 
     With v = L⁻¹ r and w = L⁻ᵀ v = Σ⁻¹ r:
@@ -127,18 +123,29 @@ def log_density_gradients(g, v, L):
     multiplies v before the back substitution, so that a component with zero weight far
     from y gets exactly zero gradients rather than 0 × a huge w.
 
+    ``diagonal_derivative`` (D, ...), if given, is dL_ii/ds_i for the pre-activations s of
+    the diagonal, and ``ddiagonal`` is then the gradient with respect to s. It is applied
+    before the product w_i v_i: at the floor it is tiny while w_i v_i can exceed float32's
+    range on its own, although their product does not.
+
     Returns
     -------
     dmeans : array (D, ...)
     ddiagonal : array (D, ...)
-        Gradient with respect to the diagonal of L.
+        Gradient with respect to the diagonal of L (or to s, see above).
     dlower : list of M arrays (...)
         Gradients with respect to the strictly-lower entries, in ``lower_pairs`` order.
     """
     gw = solve_lower_transposed(L, g * v)  # (D, ...): g w
     D = v.shape[0]
-    ddiagonal = gw * v
+    if diagonal_derivative is None:
+        ddiagonal = gw * v
+        gd = g
+    else:
+        ddiagonal = gw * diagonal_derivative
+        ddiagonal *= v
+        gd = g * diagonal_derivative  # (D, ...)
     for i in range(D):
-        ddiagonal[i] -= g / L[i, i]
+        ddiagonal[i] -= gd / L[i, i] if diagonal_derivative is None else gd[i] / L[i, i]
     dlower = [gw[i] * v[j] for i, j in lower_pairs(D)]
     return gw, ddiagonal, dlower

@@ -177,10 +177,10 @@ def robot_arm_inverse(positions, lengths=(1.0, 0.8)):
 
     With r² = x1² + x2², cos θ2 = (r² - L1² - L2²) / (2 L1 L2) and
     θ1 = atan2(x2, x1) - atan2(L2 sin θ2, L1 + L2 cos θ2).
-    Convention: solution 0, "elbow-up", has θ2 = +arccos(...) in [0, π]; solution 1,
-    "elbow-down", has θ2 = -arccos(...) in [-π, 0]. The names label the two branches by the
-    sign of θ2 only: the θ2 > 0 branch puts the elbow on the clockwise side of the
-    shoulder-hand line (below it when the hand is to the right of the shoulder).
+    Convention: solution 0 has θ2 = +arccos(...) in [0, π], solution 1 has θ2 = -arccos(...)
+    in [-π, 0]: the two elbow positions, mirror images across the shoulder-hand line. The
+    θ2 > 0 solution puts the elbow on the clockwise side of that line (below it when the hand
+    is to the right of the shoulder: "elbow down" there, "elbow up" for a hand on the left).
 
     Parameters
     ----------
@@ -191,7 +191,7 @@ def robot_arm_inverse(positions, lengths=(1.0, 0.8)):
     Returns
     -------
     angles : array (N, 2, 2), float64
-        angles[n, s] = (θ1, θ2) of solution s (0 elbow-up, 1 elbow-down); θ1 in (-π, π].
+        angles[n, s] = (θ1, θ2) of solution s (0: θ2 >= 0, 1: θ2 <= 0); θ1 in (-π, π].
         On the boundary r = L1 + L2 or r = |L1 - L2| the two solutions coincide.
 
     Raises
@@ -212,7 +212,7 @@ def robot_arm_inverse(positions, lengths=(1.0, 0.8)):
                          f" the distance from the origin must lie in [|L1 - L2|, L1 + L2] = "
                          f"[{abs(L1 - L2):g}, {L1 + L2:g}]")
     theta2 = np.arccos(np.clip(cos2, -1.0, 1.0))  # rounding may leave |cos2| just above 1
-    theta2 = np.stack([theta2, -theta2], axis=1)  # (N, 2): elbow-up, elbow-down
+    theta2 = np.stack([theta2, -theta2], axis=1)  # (N, 2): θ2 >= 0, θ2 <= 0
     theta1 = (np.arctan2(x2, x1)[:, None]
               - np.arctan2(L2 * np.sin(theta2), L1 + L2 * np.cos(theta2)))  # (N, 2)
     theta1 = np.arctan2(np.sin(theta1), np.cos(theta1))  # wrapped to (-π, π]

@@ -254,11 +254,12 @@ class MixtureHead:
         dlogits *= 1.0 / N
         g = resp * (-1.0 / N)  # (K, N): -γ/N, shared by every other gradient
         if L is not None:
-            gw, dsigma, dl = cholesky.log_density_gradients(g, u, L)  # dimensions first
+            derivative = self._act.derivative(a).transpose(1, 0, 2)  # dL_ii/ds (D, K, N)
+            gw, ds_t, dl = cholesky.log_density_gradients(g, u, L, derivative)
             dmeans[...] = gw.transpose(1, 0, 2)
+            ds[...] = ds_t.transpose(1, 0, 2)
             for m, d in enumerate(dl):
                 dlower[:, m] = d
-            xp.multiply(dsigma.transpose(1, 0, 2), self._act.derivative(a), out=ds)
             return dzt.T
         g = g[:, None, :]  # (K, 1, N)
         # γ multiplies u before anything is squared or divided by σ: a collapsed component far

@@ -22,19 +22,21 @@ MixtureParameters.__doc__ = """Host (NumPy) arrays describing p(y | x) for N inp
 weights : (N, K) mixture weights, each row summing to 1
 means : (N, K, D) component means
 scales : (N, K, D) component standard deviations per dimension (an isotropic head repeats
-    its one scale over the D dimensions)
+    its one scale over the D dimensions), or for covariance="full" (N, K, D, D) the
+    lower-triangular Cholesky factors L of the covariances Σ = L Lᵀ
 """
 
 
 class MDN(NetworkEstimator):
-    """Mixture Density Network: p(y | x) = Σ_k π_k(x) N(y | μ_k(x), diag σ_k(x)²).
+    """Mixture Density Network: p(y | x) = Σ_k π_k(x) N(y | μ_k(x), Σ_k(x)).
 
     Parameters
     ----------
     n_components : int >= 1
         K, the number of Gaussian components.
-    covariance : {"diagonal", "isotropic"}
-        One scale per component and target dimension, or one per component.
+    covariance : {"diagonal", "isotropic", "full"}
+        One scale per component and target dimension, one per component, or a full
+        covariance per component through its Cholesky factor (see ``head.MixtureHead``).
     scale_activation : {"softplus", "exp", "elu1"}
         Maps the raw scale outputs to positive scales.
     min_scale : float >= 0
@@ -106,11 +108,20 @@ class MDN(NetworkEstimator):
         m = self._mixture(X)
         return mixture.approx_mode(m.log_weights, m.means)
 
+    def predict_covariance(self, X):
+        """Conditional covariance matrix (law of total covariance), (N, D, D)."""
+        return mixture.covariance(*self._mixture(X))
+
     def predict_mixture(self, X):
-        """The mixture parameters as host arrays (see ``MixtureParameters``)."""
+        """The mixture parameters as host arrays (see ``MixtureParameters``).
+
+        For covariance="full" the scales are the Cholesky factors L (N, K, D, D) of the
+        component covariances Σ = L Lᵀ.
+        """
         m = self._mixture(X)
         xp = self._xp
-        scales = xp.broadcast_to(m.scales, m.means.shape)
+        scales = m.scales if mixture.is_full(m.means, m.scales) else xp.broadcast_to(
+            m.scales, m.means.shape)
         return MixtureParameters(to_host(xp.exp(m.log_weights)), to_host(m.means),
                                  to_host(scales))
 

@@ -37,7 +37,8 @@ def _mixture_at(source, x, dim=0):
     """MixtureParameters (N, K), (N, K, D), (N, K, D) as float64 host arrays at inputs ``x``.
 
     ``source`` is a fitted model (anything with ``predict_mixture``) or plain parameters
-    already evaluated at ``x``: weights (N, K), means (N, K, D), scales (N, K, D) or (N, K, 1).
+    already evaluated at ``x``: weights (N, K), means (N, K, D), scales (N, K, D) or (N, K, 1)
+    or Cholesky factors (N, K, D, D), replaced by the marginal standard deviations.
     ``x`` = None skips the row check of plain parameters; ``dim`` is checked against D.
     """
     if hasattr(source, "predict_mixture"):
@@ -46,6 +47,8 @@ def _mixture_at(source, x, dim=0):
         raise TypeError("source must be a fitted model with predict_mixture or a tuple "
                         f"(weights, means, scales), got {type(source).__name__}")
     weights, means, scales = (np.asarray(to_host(a), dtype=np.float64) for a in source)
+    if scales.ndim == 4:  # Cholesky factors: every plot here shows one dimension at a time,
+        scales = np.sqrt((scales * scales).sum(axis=-1))  # whose marginal sd is |row d of L|
     if not (weights.ndim == 2 and means.ndim == scales.ndim == 3
             and means.shape[:2] == weights.shape == scales.shape[:2]
             and scales.shape[2] in (1, means.shape[2])):

@@ -56,7 +56,19 @@ def test_odd_datasets_runs_and_writes_its_figures(tmp_path):
     assert len(re.findall(r" nats ", result.stdout)) == 8  # 4 data sets, with and without decay
 
 
-@pytest.mark.parametrize("example", ["inverse_sine.py", "noisy_spiral.py", "odd_datasets.py"])
+def test_robot_arm_runs_and_writes_its_figures(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = run_example("robot_arm.py", "--epochs", "2", "--n-train", "1000",
+                         "--n-test", "500", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert_pngs(tmp_path, ["poses.png", "angle_samples.png"])
+    rows = re.findall(r"^(least squares|MDN, diagonal|MDN, full) +(-?\d+\.\d+) nats +"
+                      r"(\d+\.\d+) +(\d+\.\d+)", result.stdout, re.M)
+    assert [r[0] for r in rows] == ["least squares", "MDN, diagonal", "MDN, full"]
+
+
+@pytest.mark.parametrize("example", ["inverse_sine.py", "noisy_spiral.py", "odd_datasets.py",
+                                     "robot_arm.py"])
 def test_cupy_backend_without_cupy_is_one_clear_line(tmp_path, example):
     # a cupy that fails to import stands in for a machine without it
     (tmp_path / "cupy").mkdir()
