@@ -8,6 +8,7 @@ from . import datasets, gradcheck, mixture, plot
 from .backend import BackendUnavailableError, get_xp, resolve_dtype, to_host
 from .callbacks import Callback, EarlyStopping, ReduceLROnPlateau
 from .estimator import NonFiniteLossError, NotFittedError
+from .gmm import GaussianMixture
 from .head import MixtureHead
 from .io import ModelFileError, load
 from .model import MDN, MixtureParameters
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "MDN",
     "Regressor",
+    "GaussianMixture",
     "load",
     "MixtureParameters",
     "EarlyStopping",

@@ -83,7 +83,7 @@ def gradient_error(f, x, analytic, eps=1e-6, floor=0.0):
     return relative_error(analytic, numerical_gradient(f, x, eps), floor)
 
 
-def directional_derivative_error(f, params, grads, rng=None, eps=1e-6):
+def directional_derivative_error(f, params, grads, rng=None, eps=1e-6, floor=0.0):
     """Check a gradient along one random unit direction through all parameters at once.
 
     The analytic derivative along v is Σ_i ⟨grads_i, v_i⟩; the numerical one is
@@ -99,11 +99,16 @@ def directional_derivative_error(f, params, grads, rng=None, eps=1e-6):
     grads : list of arrays, parallel to ``params``
         Analytic gradients, taken before the call.
     rng : None, int or numpy.random.Generator
+    floor : float
+        Smallest denominator. A random direction can be nearly orthogonal to the gradient,
+        leaving a directional derivative much smaller than the gradient itself and below what
+        central differences resolve; passing the gradient's norm ‖g‖ (the largest value the
+        derivative along a unit direction can take) measures the error on that scale.
 
     Returns
     -------
     float
-        |analytic - numerical| / max(|analytic|, |numerical|) (0 when both are 0).
+        |analytic - numerical| / max(|analytic|, |numerical|, floor) (0 when all are 0).
     """
     rng = np.random.default_rng(rng)
     directions = [rng.standard_normal(p.shape) for p in params]
@@ -122,7 +127,7 @@ def directional_derivative_error(f, params, grads, rng=None, eps=1e-6):
     numerical = (shifted(1.0) - shifted(-1.0)) / (2.0 * eps)
     for p, p0 in zip(params, originals):
         p[...] = p0
-    scale = max(abs(analytic), abs(numerical))
+    scale = max(abs(analytic), abs(numerical), floor)
     return 0.0 if scale == 0 else abs(analytic - numerical) / scale
 
 

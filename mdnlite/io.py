@@ -3,6 +3,8 @@
 The file holds the configuration and learned state as JSON, the weights and optimizer state
 as arrays, a format version and a SHA-256 digest of everything else. It is read with
 ``allow_pickle=False``; a truncated, modified or wrong-version file gets a clear error.
+Any estimator with ``get_params``, ``_check_fitted``, ``_get_state`` and ``_set_state`` can be
+saved; ``load`` rebuilds the classes that ``register`` (or ``NetworkEstimator``) knows.
 """
 
 import hashlib
@@ -14,14 +16,30 @@ import numpy as np
 
 from .backend import to_host
 
-__all__ = ["FORMAT_VERSION", "save", "load", "ModelFileError"]
+__all__ = ["FORMAT_VERSION", "save", "load", "register", "ModelFileError"]
 
 FORMAT = "mdnlite-model"
 FORMAT_VERSION = 1
 
 
+_REGISTRY = {}  # class name -> class, for estimators that are not NetworkEstimators
+
+
 class ModelFileError(ValueError):
     """A model file cannot be used: unreadable, truncated, modified or of another version."""
+
+
+def register(cls):
+    """Class decorator: let ``load`` rebuild the estimators of ``cls``, saved under its name."""
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
+def _estimator_class(name):
+    """The class saved as ``name``: a registered one, or a NetworkEstimator subclass."""
+    from .estimator import NetworkEstimator  # which registers its subclasses itself
+
+    return _REGISTRY.get(name) or NetworkEstimator.registry.get(name)
 
 
 def _digest(meta_json, arrays):
@@ -99,8 +117,6 @@ def load(path, backend=None):
         The file is missing, unreadable, truncated, modified since it was written, or of
         another format version.
     """
-    from .estimator import NetworkEstimator  # the registry of estimator classes
-
     path = os.fspath(path)
     try:
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
@@ -124,7 +140,7 @@ def load(path, backend=None):
     if _digest(meta_json, arrays) != digest:
         raise ModelFileError(f"{path!r} was modified or corrupted after it was written "
                              "(its checksum does not match)")
-    cls = NetworkEstimator.registry.get(meta["class"])
+    cls = _estimator_class(meta["class"])
     if cls is None:
         raise ModelFileError(f"{path!r} holds an unknown estimator {meta['class']!r}")
     # JSON has no tuples: sequences (hidden_sizes) were tuples when saved

@@ -133,16 +133,25 @@ def _asnumpy(a):
 
 
 class _StrictModule(types.ModuleType):
-    """Module whose every NumPy function takes and returns device arrays only."""
+    """Module whose every NumPy function takes and returns device arrays only.
+
+    ``source`` is the NumPy module it stands for: ``numpy`` itself, or a submodule such as
+    ``numpy.linalg`` (CuPy has ``cupy.linalg`` likewise).
+    """
+
+    def __init__(self, name, doc=None, source=np):
+        super().__init__(name, doc)
+        self._source = source
 
     def __getattr__(self, name):
-        value = getattr(np, name)
+        value = getattr(self._source, name)
         if callable(value) and not isinstance(value, type):
             return _device_function(value)
-        return value  # dtypes (float32, ...), constants (pi, inf, newaxis)
+        return value  # dtypes (float32, ...), constants (pi, inf, newaxis), LinAlgError
 
 
 strict = _StrictModule("strict", __doc__)
+strict.linalg = _StrictModule("strict.linalg", source=np.linalg)
 strict.asarray = _asarray
 strict.array = _asarray
 strict.asnumpy = _asnumpy

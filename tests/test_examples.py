@@ -67,8 +67,20 @@ def test_robot_arm_runs_and_writes_its_figures(tmp_path):
     assert [r[0] for r in rows] == ["least squares", "MDN, diagonal", "MDN, full"]
 
 
+def test_mdn_vs_gmm_runs_and_writes_its_figures(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = run_example("mdn_vs_gmm.py", "--epochs", "2", "--components", "2", "4",
+                         "--max-iter", "5", "--n-train", "800", "--n-test", "400",
+                         "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert_pngs(tmp_path, ["inverse_sine_slices.png", "inverse_sine_reverse.png",
+                           "heteroscedastic_slices.png", "heteroscedastic_reverse.png"])
+    assert len(re.findall(r"^GMM, K=\d+ ", result.stdout, re.M)) == 4
+    assert result.stdout.count("<- BIC's choice") == 2
+
+
 @pytest.mark.parametrize("example", ["inverse_sine.py", "noisy_spiral.py", "odd_datasets.py",
-                                     "robot_arm.py"])
+                                     "robot_arm.py", "mdn_vs_gmm.py"])
 def test_cupy_backend_without_cupy_is_one_clear_line(tmp_path, example):
     # a cupy that fails to import stands in for a machine without it
     (tmp_path / "cupy").mkdir()

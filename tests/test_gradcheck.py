@@ -56,3 +56,17 @@ def test_directional_check_catches_one_wrong_element_among_many():
     wrong = [grads[0].copy(), grads[1].copy()]
     wrong[1][7] *= 2.0
     assert max(directional_derivative_error(f, params, wrong, rng=s) for s in range(3)) > 1e-3
+
+
+def test_directional_floor_sets_the_scale_of_a_nearly_orthogonal_direction():
+    params = [np.array([1.0, 2.0])]
+    grads = [np.array([3.0, 4.0])]
+
+    def f():  # linear, so central differences are exact: the error is the gradient's alone
+        return float(3.0 * params[0][0] + 4.0 * params[0][1])
+
+    wrong = [np.array([3.0, 4.0 + 1e-3])]
+    plain = directional_derivative_error(f, params, wrong, rng=0)
+    floored = directional_derivative_error(f, params, wrong, rng=0, floor=5.0)
+    assert 0 < floored <= plain  # the floor only ever enlarges the denominator
+    assert directional_derivative_error(f, params, grads, rng=0, floor=5.0) < 1e-9
