@@ -16,12 +16,12 @@ training history.
 
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 
 import mdnlite
+from common import prepare
 from mdnlite import datasets, plot
 
 
@@ -66,12 +66,7 @@ def fit_models(args, x, t):
     return models, times
 
 
-def plot_figures(models, x, t, args):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot_figures(models, x, t, args, plt):
     forward, inverse, mdn = (m for m, _, _ in models.values())
     os.makedirs(args.out, exist_ok=True)
     show = slice(0, 1500)  # a readable subsample of the data
@@ -106,13 +101,7 @@ def plot_figures(models, x, t, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        mdnlite.get_xp(args.backend)
-        import matplotlib  # noqa: F401  (checked before any training starts)
-    except mdnlite.BackendUnavailableError as exc:
-        sys.exit(f"error: {exc}")
-    except ImportError:
-        sys.exit("error: the figures need matplotlib: pip install 'mdnlite[plot]'")
+    plt = prepare(args.backend)  # checked before any training starts
     x, t = datasets.inverse_sine(args.n_train, random_state=args.seed)
     x_test, t_test = datasets.inverse_sine(args.n_test, random_state=args.seed + 1)
 
@@ -125,7 +114,7 @@ def main(argv=None):
         test_inputs, test_targets = (x_test, t_test) if inputs is x else (t_test, x_test)
         nll = -model.score(test_inputs, test_targets)
         print(f"{name:34s} {nll:>9.3f} nats {times[name]:>8.1f}s")
-    for path in plot_figures(models, x, t, args):
+    for path in plot_figures(models, x, t, args, plt):
         print(f"wrote {path}")
     print(f"total {time.perf_counter() - start:.1f}s")
 

@@ -12,12 +12,12 @@ densities of both models at a few inputs on one axis, and the GMM's reverse cond
 
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 
 import mdnlite
+from common import prepare
 from mdnlite import datasets, plot
 
 
@@ -110,16 +110,7 @@ def compare(name, make, slices, args, plt):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        mdnlite.get_xp(args.backend)
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except mdnlite.BackendUnavailableError as exc:
-        sys.exit(f"error: {exc}")
-    except ImportError:
-        sys.exit("error: the figures need matplotlib: pip install 'mdnlite[plot]'")
+    plt = prepare(args.backend)
     paths = []
     for name, (make, slices) in problems(args).items():
         paths += compare(name, make, slices, args, plt)

@@ -11,10 +11,10 @@ sigma temperatures shows what each does.
 
 import argparse
 import os
-import sys
 import time
 
 import mdnlite
+from common import prepare
 from mdnlite import datasets
 
 
@@ -31,16 +31,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        mdnlite.get_xp(args.backend)
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except mdnlite.BackendUnavailableError as exc:
-        sys.exit(f"error: {exc}")
-    except ImportError:
-        sys.exit("error: the figures need matplotlib: pip install 'mdnlite[plot]'")
+    plt = prepare(args.backend)
 
     x, y = datasets.noisy_spiral(args.n_samples, random_state=args.seed)
     x_test, y_test = datasets.noisy_spiral(args.n_samples, random_state=args.seed + 1)

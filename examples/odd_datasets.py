@@ -12,12 +12,12 @@ producing confident-looking samples where it has seen no data.
 
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 
 import mdnlite
+from common import prepare
 from mdnlite import datasets
 
 
@@ -53,16 +53,7 @@ def empty_intervals(x, grid, gap=0.02):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        mdnlite.get_xp(args.backend)
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except mdnlite.BackendUnavailableError as exc:
-        sys.exit(f"error: {exc}")
-    except ImportError:
-        sys.exit("error: the figures need matplotlib: pip install 'mdnlite[plot]'")
+    plt = prepare(args.backend)
     os.makedirs(args.out, exist_ok=True)
     names = list(datasets.ODD_DATASETS)
     edge_fig, edge_axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.6),

@@ -15,12 +15,12 @@ poses each model proposes for a few targets, and the angle samples for one targe
 
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 
 import mdnlite
+from common import prepare
 from mdnlite import datasets
 
 LENGTHS = (1.0, 0.8)
@@ -60,16 +60,7 @@ def draw_arm(ax, theta1, theta2, **style):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        mdnlite.get_xp(args.backend)
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except mdnlite.BackendUnavailableError as exc:
-        sys.exit(f"error: {exc}")
-    except ImportError:
-        sys.exit("error: the figures need matplotlib: pip install 'mdnlite[plot]'")
+    plt = prepare(args.backend)
 
     X, angles = measured_arm(args.n_train, args.noise, args.seed)
     X_test, angles_test = measured_arm(args.n_test, args.noise, args.seed + 1)

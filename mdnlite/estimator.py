@@ -17,6 +17,7 @@ from .backend import array_module, get_xp, resolve_dtype
 from .layers import make_activation
 from .network import mlp
 from .optim import make_optimizer
+from .params import Params
 from .validation import check_array, check_fraction, check_pair, check_positive_int
 
 __all__ = ["NetworkEstimator", "NonFiniteLossError", "NotFittedError"]
@@ -32,7 +33,7 @@ class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite; the model kept its last finite weights."""
 
 
-class NetworkEstimator:
+class NetworkEstimator(Params):
     """Hyperparameters and training loop common to the network estimators.
 
     Parameters
@@ -84,36 +85,6 @@ class NetworkEstimator:
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
-
-    # --- scikit-learn style parameter access ----------------------------------------------
-
-    @classmethod
-    def _param_names(cls):
-        names = []
-        for klass in reversed(cls.__mro__):
-            init = klass.__dict__.get("__init__")
-            if init is not None and klass is not object:
-                code = init.__code__
-                names += [n for n in code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount]
-                          if n not in names and n != "kwargs"]
-        return names
-
-    def get_params(self, deep=True):
-        """The constructor arguments as a dict."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params):
-        """Set constructor arguments; takes effect at the next ``fit``."""
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"{name!r} is not a parameter of {type(self).__name__}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     # --- building ------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from .backend import array_module, get_xp, resolve_dtype, softmax_parts
 from .conditional import ConditionalGaussianMixture, check_columns
 from .estimator import NotFittedError
 from .kmeans import kmeans
+from .params import Params
 from .validation import check_array, check_number, check_positive_int
 
 __all__ = ["GaussianMixture", "COVARIANCES"]
@@ -28,7 +29,7 @@ _Fit = namedtuple("_Fit", ["log_weights", "weights", "means", "covariances", "fa
 
 
 @io.register
-class GaussianMixture:
+class GaussianMixture(Params):
     """p(z) = Σ_k π_k N(z | μ_k, Σ_k) over joint samples z, fitted by maximum likelihood (EM).
 
     Parameters
@@ -91,9 +92,6 @@ class GaussianMixture:
                 Σ_k = Σ_n γ_nk (z_n - μ_k)(z_n - μ_k)ᵀ / N_k + reg_covar I
     """
 
-    _PARAMS = ("n_components", "covariance", "reg_covar", "n_init", "max_iter", "tol",
-               "backend", "dtype", "random_state", "verbose")
-
     def __init__(self, n_components=1, *, covariance="full", reg_covar=1e-6, n_init=1,
                  max_iter=100, tol=1e-3, backend="numpy", dtype="float64", random_state=None,
                  verbose=0):
@@ -107,22 +105,6 @@ class GaussianMixture:
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
-
-    def get_params(self, deep=True):
-        """The constructor arguments as a dict."""
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def set_params(self, **params):
-        """Set constructor arguments; takes effect at the next ``fit``."""
-        for name, value in params.items():
-            if name not in self._PARAMS:
-                raise ValueError(f"{name!r} is not a parameter of {type(self).__name__}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     def _check_params(self):
         """Check every constructor argument; return (xp, dtype)."""

@@ -14,21 +14,15 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import mdnlite
-from mdnlite import ELU, MDN, MixtureHead, ReLU, mixture, mlp
+from mdnlite import MDN, MixtureHead, mixture
 from mdnlite.backend import to_host
-from mdnlite.gradcheck import (
-    directional_derivative_error,
-    gradient_error,
-    numerical_gradient,
-    relative_error,
-)
+from mdnlite.gradcheck import gradient_error, relative_error
 from mdnlite.head import SCALE_ACTIVATIONS
-from mdnlite.layers import ACTIVATIONS
 
 from strict_backend import DeviceArray, strict
 
@@ -142,49 +136,8 @@ def test_full_head_gradient(scale_activation, data):
     assert gradient_error(lambda: head.nll_forward(z, y)[0], z, dz) <= RTOL
 
 
-@st.composite
-def full_network_case(draw):
-    D_in, D = draw(st.integers(1, 3)), draw(st.integers(1, 4))
-    hidden = draw(st.lists(st.integers(1, 6), min_size=0, max_size=2))
-    head = MixtureHead(draw(st.integers(1, 3)), D, "full", draw(st.sampled_from(ACTS)),
-                       min_scale=draw(st.sampled_from([0.0, 0.1])))
-    net = mlp([D_in, *hidden, head.n_outputs], draw(st.sampled_from(sorted(ACTIVATIONS))),
-              rng=np.random.default_rng(draw(st.integers(0, 2**32 - 1))), dtype=np.float64)
-    N = draw(st.integers(1, 6))
-    return net, head, draw(nonzero_values((N, D_in), bound=2.0)), draw(values((N, D), -2, 2))
-
-
-def distance_to_kinks(net, head, x):
-    """Smallest |pre-activation| feeding a unit that has a kink at 0."""
-    smallest = np.inf
-    for layer in net.layers:
-        if isinstance(layer, (ReLU, ELU)):
-            smallest = min(smallest, np.abs(x).min())
-        x = layer.forward(x)
-    if head.scale_activation == "elu1":
-        smallest = min(smallest, np.abs(head.split(x).scales).min())
-    return smallest
-
-
-@given(full_network_case())
-def test_full_network_end_to_end_gradient(case):
-    net, head, x, y = case
-
-    def loss():
-        return head.nll_forward(net.forward(x), y)[0]
-
-    assume(distance_to_kinks(net, head, x) > 1e-4)  # central differences straddling a kink
-    _, cache = head.nll_forward(net.forward(x), y)
-    dx = net.backward(head.nll_backward(cache), need_dx=True)
-    grads = [g.copy() for g in net.grads]
-    numerical = [numerical_gradient(loss, p) for p in net.params]
-    assert relative_error(np.concatenate([g.ravel() for g in grads]),
-                          np.concatenate([g.ravel() for g in numerical])) <= RTOL
-    assert gradient_error(loss, x, dx, floor=1e-3) <= RTOL
-    # judged on the gradient's own scale: a random direction nearly orthogonal to it leaves a
-    # directional derivative too small for central differences to resolve relatively
-    norm = float(np.sqrt(sum((g * g).sum() for g in grads)))
-    assert directional_derivative_error(loss, net.params, grads, rng=0, floor=norm) <= RTOL
+# whole networks with a full head: test_gradients.test_network_end_to_end_gradient draws
+# "full" among its covariances (head.COVARIANCES)
 
 
 # --- 2. the layout, log_prob, covariance and variance against independent references -----
