@@ -5,32 +5,26 @@ and trains it in minibatches; learned state ends in ``_``. Subclasses say which 
 top of the network (``_make_loss``) and what to predict from its raw outputs.
 """
 
-import math
 import numbers
-import sys
 import time
 
 import numpy as np
 
-from . import io
+from . import io, training
 from .backend import array_module, get_xp, resolve_dtype
 from .layers import make_activation
 from .network import mlp
 from .optim import make_optimizer
 from .params import Params
+from .training import EVAL_BATCH, NonFiniteLossError
 from .validation import check_array, check_fraction, check_pair, check_positive_int
 
 __all__ = ["NetworkEstimator", "NonFiniteLossError", "NotFittedError"]
 
-EVAL_BATCH = 65536  # rows per forward pass when predicting: bounds memory on large inputs
 
 
 class NotFittedError(ValueError, AttributeError):
     """A method that needs a fitted model was called before ``fit``."""
-
-
-class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or infinite; the model kept its last finite weights."""
 
 
 class NetworkEstimator(Params):
@@ -165,14 +159,14 @@ class NetworkEstimator(Params):
             xp, dtype = self._xp, self.network_.flat_params.dtype
         else:
             X, y = check_pair(X, y, xp=xp, dtype=None)
-        data = self._pack(X, y, xp, dtype)
+        data = training.pack(X, y, xp, dtype)
         if validation_data is not None:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
                 raise ValueError("validation_data must be a pair (X_val, y_val)")
             X_val, y_val = check_pair(*validation_data, xp=xp, dtype=None,
                                       n_features=X.shape[1], n_targets=y.shape[1],
                                       names=("X_val", "y_val"))
-            val = self._pack(X_val, y_val, xp, dtype, names=("X_val", "y_val"))
+            val = training.pack(X_val, y_val, xp, dtype, names=("X_val", "y_val"))
         n_val = int(round(split * X.shape[0]))
         if split and not 1 <= n_val < X.shape[0]:
             raise ValueError(f"validation_split={split} leaves no training or no validation "
@@ -193,7 +187,7 @@ class NetworkEstimator(Params):
         start = time.perf_counter()
         for epoch in range(self.max_epochs):
             logs = self._train_epoch(data, rows, val)
-            self._report(verbose, epoch, logs, start)
+            training.report(verbose, epoch, self.max_epochs, logs, start)
             stop = [cb.on_epoch_end(self, epoch, logs) for cb in callbacks]
             if any(stop):
                 break
@@ -210,111 +204,36 @@ class NetworkEstimator(Params):
         """
         if hasattr(self, "network_"):
             X, y = self._pair(X, y, convert=False)
-            data = self._pack(X, y, self._xp, self.network_.flat_params.dtype)
+            data = training.pack(X, y, self._xp, self.network_.flat_params.dtype)
         else:
             xp, dtype = self._check_params()
             X, y = check_pair(X, y, xp=xp, dtype=None)
-            data = self._pack(X, y, xp, dtype)
+            data = training.pack(X, y, xp, dtype)
             self._initialise(X.shape[1], y.shape[1], xp, dtype)
         self._train_epoch(data, np.arange(data.shape[0]), None)
         self._after_fit(*self._unpack(data))
         return self
-
-    @staticmethod
-    def _pack(X, y, xp, dtype, names=("X", "y")):
-        """X and y side by side in one (N, D_in + D) array of ``dtype``.
-
-        One copy of the data, made column block by column block so that no converted copy of
-        X or y exists beside it; minibatches are then one gather of rows. Values that are
-        finite but overflow ``dtype`` (1e300 in float32) are refused here.
-        """
-        D_in = X.shape[1]
-        data = xp.empty((X.shape[0], D_in + y.shape[1]), dtype)
-        with np.errstate(over="ignore"):
-            data[:, :D_in] = X
-            data[:, D_in:] = y
-        for start in range(0, data.shape[0], EVAL_BATCH):  # in chunks: no full-size mask
-            chunk = data[start:start + EVAL_BATCH]
-            for name, part in zip(names, (chunk[:, :D_in], chunk[:, D_in:])):
-                if not bool(xp.isfinite(part).all()):
-                    raise ValueError(f"{name} has values too large for {np.dtype(dtype).name}")
-        return data
 
     def _unpack(self, data):
         """Views (X, y) of a packed array."""
         return data[:, :self.n_features_in_], data[:, self.n_features_in_:]
 
     def _train_epoch(self, data, rows, val):
-        """One pass of minibatch steps over ``data[rows]`` in a fresh random order.
-
-        ``rows`` (host integers) is reshuffled in place; each step gathers one batch of rows.
-        The only host synchronisation is at the end of the epoch.
-        """
-        xp, net, loss_fn, opt = self._xp, self.network_, self.loss_, self.optimizer_
-        snapshot = self._snapshot()
-        N, B, D_in = len(rows), min(self.batch_size, len(rows)), self.n_features_in_
-        params, grads = [net.flat_params], [net.flat_grads]
-        if B < N:
-            self._rng.shuffle(rows)
-        order = xp.asarray(rows)
-        total = xp.zeros((), dtype=data.dtype)
-        for start in range(0, N, B):
-            batch = xp.take(data, order[start:start + B], axis=0)  # (B, D_in + D)
-            loss, cache = loss_fn.nll_forward(net.forward(batch[:, :D_in]), batch[:, D_in:])
-            net.backward(loss_fn.nll_backward(cache))
-            opt.step(params, grads)
-            total += loss * batch.shape[0]
-        epoch = self.n_epochs_
-        train_loss = float(total) / N
-        if not (math.isfinite(train_loss) and bool(xp.isfinite(net.flat_params).all())):
-            self._restore(snapshot)
-            kept = f"after epoch {epoch - 1}" if epoch else "before training"
-            raise NonFiniteLossError(
-                f"the training loss became {train_loss} in epoch {epoch}; the model keeps the "
-                f"weights it had {kept}. Try a smaller learning_rate, a larger min_scale, or "
-                "clip_norm")
+        """One epoch of ``training.run_epoch``, then the curves and the validation loss."""
+        train_loss = training.run_epoch(self.network_, self.loss_, self.optimizer_, data, rows,
+                                        self.n_features_in_, self.batch_size, self._rng,
+                                        self.n_epochs_)
         self.n_epochs_ += 1
         self.loss_curve_.append(train_loss)
-        self.learning_rate_curve_.append(opt.learning_rate)
+        self.learning_rate_curve_.append(self.optimizer_.learning_rate)
         logs = {"loss": train_loss}
         if val is not None:
-            logs["val_loss"] = self._mean_loss(*self._unpack(val))
+            logs["val_loss"] = training.mean_loss(self.network_, self.loss_, *self._unpack(val))
             self.validation_loss_curve_.append(logs["val_loss"])
         return logs
 
-    def _snapshot(self):
-        state = self.optimizer_.state or {}
-        return (self.network_.flat_params.copy(), self.optimizer_.iterations,
-                {k: [a.copy() for a in v] for k, v in state.items()})
-
-    def _restore(self, snapshot):
-        params, iterations, state = snapshot
-        self.network_.flat_params[...] = params
-        self.optimizer_.iterations = iterations
-        self.optimizer_.state = state or None
-
-    def _mean_loss(self, X, y):
-        """The training loss on (X, y) without updating anything, as a float."""
-        total = 0.0
-        for start in range(0, X.shape[0], EVAL_BATCH):
-            stop = start + EVAL_BATCH
-            loss, _ = self.loss_.nll_forward(self.network_.forward(X[start:stop]), y[start:stop])
-            total += float(loss) * X[start:stop].shape[0]
-        return total / X.shape[0]
-
     def _after_fit(self, X, y):
         """Hook for learned state computed from the training data after fitting."""
-
-    def _report(self, verbose, epoch, logs, start):
-        if not verbose:
-            return
-        every = 1 if verbose >= 2 else max(1, self.max_epochs // 20)
-        if (epoch + 1) % every and epoch + 1 != self.max_epochs:
-            return
-        parts = [f"epoch {epoch + 1}/{self.max_epochs}"]
-        parts += [f"{k} {v:.4f}" for k, v in logs.items()]
-        parts.append(f"{time.perf_counter() - start:.1f}s")
-        print("  ".join(parts), file=sys.stderr, flush=True)
 
     # --- persistence (the file format is in io.py) -----------------------------------------
 

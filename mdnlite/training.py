@@ -1,0 +1,115 @@
+"""The minibatch loop under ``NetworkEstimator.fit``: packed data and one epoch of steps.
+
+A step is five lines: forward, NLL, closed-form backward through the head and the layers,
+optimizer update. An epoch reads the loss back once, at its end; if the loss stopped being
+finite, the weights and optimizer state of the epoch's start come back before the error.
+"""
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from .backend import array_module
+
+__all__ = ["NonFiniteLossError", "EVAL_BATCH", "pack", "run_epoch", "mean_loss", "report"]
+
+EVAL_BATCH = 65536  # rows per forward pass outside training: bounds memory on large inputs
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; the model kept its last finite weights."""
+
+
+def pack(X, y, xp, dtype, names=("X", "y")):
+    """X and y side by side in one (N, D_in + D) array of ``dtype``.
+
+    One copy of the data, made column block by column block so that no converted copy of
+    X or y exists beside it; minibatches are then one gather of rows. Values that are
+    finite but overflow ``dtype`` (1e300 in float32) are refused here.
+    """
+    D_in = X.shape[1]
+    data = xp.empty((X.shape[0], D_in + y.shape[1]), dtype)
+    with np.errstate(over="ignore"):
+        data[:, :D_in] = X
+        data[:, D_in:] = y
+    for start in range(0, data.shape[0], EVAL_BATCH):  # in chunks: no full-size mask
+        chunk = data[start:start + EVAL_BATCH]
+        for name, part in zip(names, (chunk[:, :D_in], chunk[:, D_in:])):
+            if not bool(xp.isfinite(part).all()):
+                raise ValueError(f"{name} has values too large for {np.dtype(dtype).name}")
+    return data
+
+
+def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epoch):
+    """One pass of minibatch steps over ``data[rows]``; returns the mean training loss.
+
+    ``rows`` (host integers) is reshuffled in place with the host generator ``rng`` (so
+    one seed gives the same batches on every backend); each step gathers one batch of rows.
+
+    Raises
+    ------
+    NonFiniteLossError
+        The loss or the weights stopped being finite; the network and the optimizer are put
+        back as they were when the epoch began.
+    """
+    xp = array_module(data)
+    saved = _snapshot(net, optimizer)
+    N, B = len(rows), min(batch_size, len(rows))
+    params, grads = [net.flat_params], [net.flat_grads]
+    if B < N:
+        rng.shuffle(rows)
+    order = xp.asarray(rows)
+    total = xp.zeros((), dtype=data.dtype)
+    for start in range(0, N, B):
+        batch = xp.take(data, order[start:start + B], axis=0)  # (B, D_in + D)
+        loss, cache = head.nll_forward(net.forward(batch[:, :n_features]), batch[:, n_features:])
+        net.backward(head.nll_backward(cache))
+        optimizer.step(params, grads)
+        total += loss * batch.shape[0]
+    train_loss = float(total) / N  # the epoch's one host synchronisation
+    if not (math.isfinite(train_loss) and bool(xp.isfinite(net.flat_params).all())):
+        _restore(net, optimizer, saved)
+        kept = f"after epoch {epoch - 1}" if epoch else "before training"
+        raise NonFiniteLossError(
+            f"the training loss became {train_loss} in epoch {epoch}; the model keeps the "
+            f"weights it had {kept}. Try a smaller learning_rate, a larger min_scale, or "
+            "clip_norm")
+    return train_loss
+
+
+def mean_loss(net, head, X, y):
+    """The training loss on (X, y) without updating anything, as a float."""
+    total = 0.0
+    for start in range(0, X.shape[0], EVAL_BATCH):
+        stop = start + EVAL_BATCH
+        loss, _ = head.nll_forward(net.forward(X[start:stop]), y[start:stop])
+        total += float(loss) * X[start:stop].shape[0]
+    return total / X.shape[0]
+
+
+def report(verbose, epoch, max_epochs, logs, start):
+    """A progress line on stderr: every epoch (verbose >= 2) or about 20 times per fit."""
+    if not verbose:
+        return
+    every = 1 if verbose >= 2 else max(1, max_epochs // 20)
+    if (epoch + 1) % every and epoch + 1 != max_epochs:
+        return
+    parts = [f"epoch {epoch + 1}/{max_epochs}"]
+    parts += [f"{k} {v:.4f}" for k, v in logs.items()]
+    parts.append(f"{time.perf_counter() - start:.1f}s")
+    print("  ".join(parts), file=sys.stderr, flush=True)
+
+
+def _snapshot(net, optimizer):
+    state = optimizer.state or {}
+    return (net.flat_params.copy(), optimizer.iterations,
+            {k: [a.copy() for a in v] for k, v in state.items()})
+
+
+def _restore(net, optimizer, saved):
+    params, iterations, state = saved
+    net.flat_params[...] = params
+    optimizer.iterations = iterations
+    optimizer.state = state or None
