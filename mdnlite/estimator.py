@@ -56,11 +56,9 @@ class NetworkEstimator(Params):
         0 silent, 1 a progress line about 20 times per fit, 2 a line per epoch.
     """
 
-    registry = {}  # class name -> class, for io.load
-
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        NetworkEstimator.registry[cls.__name__] = cls
+        io.register(cls)  # so that io.load can rebuild it
 
     def __init__(self, hidden_sizes=(32, 32), activation="tanh", optimizer="adam",
                  learning_rate=1e-3, weight_decay=0.0, clip_norm=None, max_epochs=200,

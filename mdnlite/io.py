@@ -4,7 +4,8 @@ The file holds the configuration and learned state as JSON, the weights and opti
 as arrays, a format version and a SHA-256 digest of everything else. It is read with
 ``allow_pickle=False``; a truncated, modified or wrong-version file gets a clear error.
 Any estimator with ``get_params``, ``_check_fitted``, ``_get_state`` and ``_set_state`` can be
-saved; ``load`` rebuilds the classes that ``register`` (or ``NetworkEstimator``) knows.
+saved; ``load`` rebuilds the classes that ``register`` knows (every NetworkEstimator subclass
+registers itself).
 """
 
 import hashlib
@@ -22,7 +23,7 @@ FORMAT = "mdnlite-model"
 FORMAT_VERSION = 1
 
 
-_REGISTRY = {}  # class name -> class, for estimators that are not NetworkEstimators
+_REGISTRY = {}  # class name -> class: every estimator that load can rebuild
 
 
 class ModelFileError(ValueError):
@@ -33,13 +34,6 @@ def register(cls):
     """Class decorator: let ``load`` rebuild the estimators of ``cls``, saved under its name."""
     _REGISTRY[cls.__name__] = cls
     return cls
-
-
-def _estimator_class(name):
-    """The class saved as ``name``: a registered one, or a NetworkEstimator subclass."""
-    from .estimator import NetworkEstimator  # which registers its subclasses itself
-
-    return _REGISTRY.get(name) or NetworkEstimator.registry.get(name)
 
 
 def _digest(meta_json, arrays):
@@ -140,7 +134,7 @@ def load(path, backend=None):
     if _digest(meta_json, arrays) != digest:
         raise ModelFileError(f"{path!r} was modified or corrupted after it was written "
                              "(its checksum does not match)")
-    cls = _estimator_class(meta["class"])
+    cls = _REGISTRY.get(meta["class"])
     if cls is None:
         raise ModelFileError(f"{path!r} holds an unknown estimator {meta['class']!r}")
     # JSON has no tuples: sequences (hidden_sizes) were tuples when saved
