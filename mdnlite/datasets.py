@@ -5,27 +5,15 @@ inverse kinematics) and four "odd" 1-D data sets. Every generator draws from its
 ``numpy.random.default_rng(random_state)``, never from global state. No plotting here.
 """
 
-import numbers
 
 import numpy as np
 
-from .validation import check_number, check_positive_int
+from .validation import check_number, check_positive_int, check_random_state
 
 __all__ = [
     "inverse_sine", "noisy_spiral", "robot_arm_forward", "robot_arm_inverse", "robot_arm",
     "multi_valued", "heteroscedastic", "gap", "changing_noise", "ODD_DATASETS",
 ]
-
-
-def _rng(random_state):
-    if random_state is None or isinstance(random_state, np.random.Generator):
-        return np.random.default_rng(random_state)  # a Generator is used as it is, not copied
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ValueError(f"random_state must be an integer >= 0, got {random_state!r}")
-        return np.random.default_rng(int(random_state))
-    raise TypeError(f"random_state must be None, an integer or a numpy.random.Generator, "
-                    f"got {random_state!r}")
 
 
 def _check_nonnegative(value, name):
@@ -90,7 +78,7 @@ def inverse_sine(n_samples=1000, *, direction="forward", noise=0.1, random_state
     noise = _check_nonnegative(noise, "noise")
     if direction not in ("forward", "inverse"):
         raise ValueError(f"direction must be 'forward' or 'inverse', got {direction!r}")
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     x = rng.random(n_samples)
     t = x + 0.3 * np.sin(2 * np.pi * x) + rng.uniform(-noise, noise, n_samples)
     return (x, t) if direction == "forward" else (t, x)
@@ -128,7 +116,7 @@ def noisy_spiral(n_samples=10000, *, n_spirals=10, jitter=0.2, random_state=None
     n_spirals = check_positive_int(n_spirals, "n_spirals")
     n_samples = check_positive_int(n_samples, "n_samples", minimum=5 * n_spirals)
     jitter = _check_nonnegative(jitter, "jitter")
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     counts = np.full(n_spirals, n_samples // n_spirals)
     counts[: n_samples % n_spirals] += 1
     xs, ys = [], []
@@ -251,7 +239,7 @@ def robot_arm(n_samples=1000, *, lengths=(1.0, 0.8), theta1_range=(0.0, np.pi),
     lengths = _check_lengths(lengths)
     lo1, hi1 = _check_range(theta1_range, "theta1_range")
     lo2, hi2 = _check_range(theta2_range, "theta2_range", 0.0, np.pi)
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     theta1 = rng.uniform(lo1, hi1, n_samples)
     theta2 = rng.uniform(lo2, hi2, n_samples) * rng.choice([-1.0, 1.0], n_samples)
     angles = np.stack([theta1, theta2], axis=1)
@@ -269,7 +257,7 @@ def multi_valued(n_samples=1000, *, random_state=None):
     x, y : arrays (n_samples,), float64
     """
     n_samples = check_positive_int(n_samples, "n_samples")
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     x = rng.uniform(-1, 1, n_samples)
     branch = rng.choice([-1.0, 1.0], n_samples)
     return x, branch * np.sqrt(x + 1.25) + rng.normal(0, 0.05, n_samples)
@@ -286,7 +274,7 @@ def heteroscedastic(n_samples=1000, *, random_state=None):
     x, y : arrays (n_samples,), float64
     """
     n_samples = check_positive_int(n_samples, "n_samples")
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     x = rng.uniform(0, 1, n_samples)
     return x, np.sin(2 * np.pi * x) + (0.05 + 0.45 * x) * rng.standard_normal(n_samples)
 
@@ -302,7 +290,7 @@ def gap(n_samples=1000, *, random_state=None):
     x, y : arrays (n_samples,), float64
     """
     n_samples = check_positive_int(n_samples, "n_samples")
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     x = rng.uniform(0.3, 1, n_samples) * rng.choice([-1.0, 1.0], n_samples)
     return x, np.sin(3 * x) + rng.normal(0, 0.1, n_samples)
 
@@ -321,7 +309,7 @@ def changing_noise(n_samples=1000, *, random_state=None):
     x, y : arrays (n_samples,), float64
     """
     n_samples = check_positive_int(n_samples, "n_samples")
-    rng = _rng(random_state)
+    rng = check_random_state(random_state)
     x = rng.uniform(0, 3, n_samples)
     gaussian = rng.normal(0, 0.25, n_samples)
     uniform = rng.uniform(-0.25 * np.sqrt(3), 0.25 * np.sqrt(3), n_samples)

@@ -5,7 +5,6 @@ and trains it in minibatches; learned state ends in ``_``. Subclasses say which 
 top of the network (``_make_loss``) and what to predict from its raw outputs.
 """
 
-import numbers
 import time
 
 import numpy as np
@@ -17,7 +16,13 @@ from .network import mlp
 from .optim import make_optimizer
 from .params import Params
 from .training import EVAL_BATCH, NonFiniteLossError
-from .validation import check_array, check_fraction, check_pair, check_positive_int
+from .validation import (
+    check_array,
+    check_fraction,
+    check_pair,
+    check_positive_int,
+    check_random_state,
+)
 
 __all__ = ["NetworkEstimator", "NonFiniteLossError", "NotFittedError"]
 
@@ -92,17 +97,12 @@ class NetworkEstimator(Params):
                        weight_decay=self.weight_decay, clip_norm=self.clip_norm)
         check_positive_int(self.max_epochs, "max_epochs")
         check_positive_int(self.batch_size, "batch_size")
-        seed = self.random_state
-        if not (seed is None or isinstance(seed, np.random.Generator)
-                or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
-                    and seed >= 0)):
-            raise ValueError(f"random_state must be None, an integer >= 0 or a "
-                             f"numpy.random.Generator, got {seed!r}")
+        check_random_state(self.random_state)
         self._hidden = tuple(int(w) for w in sizes)
         return get_xp(self.backend), resolve_dtype(self.dtype)
 
     def _initialise(self, n_features, n_targets, xp, dtype):
-        self._rng = np.random.default_rng(self.random_state)
+        self._rng = check_random_state(self.random_state)
         self.n_features_in_, self.n_targets_ = n_features, n_targets
         self.loss_ = self._make_loss(n_targets)
         self.network_ = mlp([n_features, *self._hidden, self.loss_.n_outputs], self.activation,

@@ -7,7 +7,6 @@ space on ``xp``; covariances are kept by their Cholesky factors and densities go
 """
 
 import math
-import numbers
 import sys
 from collections import namedtuple
 
@@ -19,7 +18,7 @@ from .conditional import ConditionalGaussianMixture, check_columns
 from .estimator import NotFittedError
 from .kmeans import kmeans
 from .params import Params
-from .validation import check_array, check_number, check_positive_int
+from .validation import check_array, check_number, check_positive_int, check_random_state
 
 __all__ = ["GaussianMixture", "COVARIANCES"]
 
@@ -118,12 +117,7 @@ class GaussianMixture(Params):
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.verbose, "verbose", minimum=0)
-        seed = self.random_state
-        if not (seed is None or isinstance(seed, np.random.Generator)
-                or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
-                    and seed >= 0)):
-            raise ValueError(f"random_state must be None, an integer >= 0 or a "
-                             f"numpy.random.Generator, got {seed!r}")
+        check_random_state(self.random_state)
         return get_xp(self.backend), resolve_dtype(self.dtype)
 
     def _check_fitted(self):
@@ -147,7 +141,7 @@ class GaussianMixture(Params):
         if N < K:
             raise ValueError(f"more components than samples: n_components={K} but data has "
                              f"{N} samples")
-        rng = np.random.default_rng(self.random_state)
+        rng = check_random_state(self.random_state)
         # a standard deviation within a few ulps of the largest coordinate is rounding noise
         resolution = 16 * np.finfo(dtype).eps * float(xp.abs(data).max())
         best = None

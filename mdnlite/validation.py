@@ -10,7 +10,8 @@ import numpy as np
 
 from .backend import array_module, to_host
 
-__all__ = ["check_array", "check_pair", "check_positive_int", "check_fraction", "check_number"]
+__all__ = ["check_array", "check_pair", "check_positive_int", "check_fraction", "check_number",
+           "check_random_state"]
 
 
 def check_array(a, name, *, xp, dtype, n_features=None):
@@ -104,3 +105,19 @@ def check_number(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
     return float(value)
+
+
+def check_random_state(random_state):
+    """A host ``numpy.random.Generator`` from None, an integer >= 0 or a Generator.
+
+    A Generator is used as it is (not copied); every random number of mdnlite comes from such
+    a host generator, so one seed gives the same run on every backend.
+    """
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be an integer >= 0, got {random_state!r}")
+        return np.random.default_rng(int(random_state))
+    raise TypeError(f"random_state must be None, an integer >= 0 or a numpy.random.Generator, "
+                    f"got {random_state!r}")
