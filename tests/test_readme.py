@@ -19,8 +19,10 @@ def test_readme_api_tour_runs(tmp_path, monkeypatch):
     namespace = {}
     exec(tour, namespace)
     assert (tmp_path / "inverse_sine.npz").exists()
-    assert namespace["ls"].score(namespace["t"], namespace["x"]) < namespace["mdn"].score(
-        namespace["t"], namespace["x"])
+    t, x = namespace["t"], namespace["x"]
+    assert namespace["ls"].score(t, x) < namespace["mdn"].score(t, x)
+    assert namespace["given_t"].score(t, x) > namespace["ls"].score(t, x) + 0.5
+    assert namespace["given_x"].predict(x[:3]).shape == (3, 1)
 
 
 def test_readme_training_step_runs():
