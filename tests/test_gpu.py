@@ -51,7 +51,7 @@ def test_training_steps_match_numpy(cp, optimizer):
     rng = np.random.default_rng(2)
     x, y = rng.normal(size=(256, 1)).astype(np.float32), rng.normal(size=(256, 1)).astype(np.float32)
     results = []
-    for backend, xs, ys in (("numpy", x, y), ("cupy", cp.asarray(x), cp.asarray(y))):
+    for backend, xs, ys in (("numpy", x, y), (cp, cp.asarray(x), cp.asarray(y))):
         net = mdnlite.mlp([1, 32, 32, head.n_outputs], "tanh", rng=np.random.default_rng(3),
                           backend=backend)
         opt = mdnlite.optim.make_optimizer(optimizer, learning_rate=1e-3, clip_norm=10.0)
