@@ -87,6 +87,9 @@ class NetworkEstimator(Params):
 
     def _check_params(self):
         """Check every hyperparameter; return (xp, dtype). Called at the start of fit."""
+        if not isinstance(self.hidden_sizes, (int, np.integer, list, tuple, np.ndarray)):
+            raise TypeError(f"hidden_sizes must be a sequence of positive integers, got "
+                            f"{self.hidden_sizes!r}")
         sizes = self.hidden_sizes
         if isinstance(sizes, (int, np.integer)):
             sizes = (sizes,)
@@ -97,11 +100,22 @@ class NetworkEstimator(Params):
                        weight_decay=self.weight_decay, clip_norm=self.clip_norm)
         check_positive_int(self.max_epochs, "max_epochs")
         check_positive_int(self.batch_size, "batch_size")
+        check_positive_int(self.verbose, "verbose", minimum=0)
         check_random_state(self.random_state)
         self._hidden = tuple(int(w) for w in sizes)
         return get_xp(self.backend), resolve_dtype(self.dtype)
 
+    # the parameters that shape the fitted network: a saved file records them as fitted, even
+    # if set_params changed them since (the change takes effect at the next fit)
+    _ARCHITECTURE = ("hidden_sizes", "activation", "dtype")
+
+    def _saved_params(self):
+        params = self.get_params()
+        params.update(self._architecture)
+        return params
+
     def _initialise(self, n_features, n_targets, xp, dtype):
+        self._architecture = {k: getattr(self, k) for k in self._ARCHITECTURE}
         self._rng = check_random_state(self.random_state)
         self.n_features_in_, self.n_targets_ = n_features, n_targets
         self.loss_ = self._make_loss(n_targets)
@@ -169,6 +183,9 @@ class NetworkEstimator(Params):
         if split and not 1 <= n_val < X.shape[0]:
             raise ValueError(f"validation_split={split} leaves no training or no validation "
                              f"samples out of {X.shape[0]}")
+        callbacks = _check_callbacks(callbacks, validation=validation_data is not None or split)
+        verbose = check_positive_int(self.verbose if verbose is None else verbose, "verbose",
+                                     minimum=0)
         if not continuing:
             self._initialise(X.shape[1], y.shape[1], xp, dtype)
         del X, y  # only the packed copy is used from here on
@@ -178,20 +195,20 @@ class NetworkEstimator(Params):
             val, rows = data[xp.asarray(rows[:n_val])], rows[n_val:]
         elif validation_data is None:
             val = None
-        callbacks = list(callbacks)
         for cb in callbacks:
             cb.on_train_begin(self)
-        verbose = self.verbose if verbose is None else verbose
         start = time.perf_counter()
-        for epoch in range(self.max_epochs):
-            logs = self._train_epoch(data, rows, val)
-            training.report(verbose, epoch, self.max_epochs, logs, start)
-            stop = [cb.on_epoch_end(self, epoch, logs) for cb in callbacks]
-            if any(stop):
-                break
-        for cb in callbacks:
-            cb.on_train_end(self)
-        self._after_fit(*self._unpack(data))
+        try:
+            for epoch in range(self.max_epochs):
+                logs = self._train_epoch(data, rows, val)
+                training.report(verbose, epoch, self.max_epochs, logs, start)
+                stop = [cb.on_epoch_end(self, epoch, logs) for cb in callbacks]
+                if any(stop):
+                    break
+            for cb in callbacks:
+                cb.on_train_end(self)
+        finally:  # also after a NonFiniteLossError: the kept weights get their fitted state
+            self._after_fit(*self._unpack(data))
         return self
 
     def partial_fit(self, X, y):
@@ -316,3 +333,16 @@ class NetworkEstimator(Params):
             return net.forward(X)
         parts = [net.forward(X[s:s + EVAL_BATCH]) for s in range(0, X.shape[0], EVAL_BATCH)]
         return self._xp.concatenate(parts, axis=0)
+
+
+def _check_callbacks(callbacks, validation):
+    """The callbacks as a list, each with the three hooks; refused before anything changes."""
+    callbacks = [] if callbacks is None else list(callbacks)
+    for cb in callbacks:
+        if not all(callable(getattr(cb, hook, None))
+                   for hook in ("on_train_begin", "on_epoch_end", "on_train_end")):
+            raise TypeError(f"callbacks must be mdnlite.Callback objects, got {cb!r}")
+        if getattr(cb, "monitor", None) == "val_loss" and not validation:
+            raise ValueError(f"{type(cb).__name__} monitors 'val_loss', which this fit does not "
+                             "compute (give validation_data or validation_split)")
+    return callbacks

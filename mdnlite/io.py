@@ -36,6 +36,12 @@ def register(cls):
     return cls
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _digest(meta_json, arrays):
     h = hashlib.sha256(meta_json.encode("utf-8"))
     for name in sorted(arrays):
@@ -47,6 +53,8 @@ def _digest(meta_json, arrays):
 
 def _jsonable(value):
     """Constructor arguments as JSON: tuples become lists, anything else must be plain."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     if isinstance(value, np.integer):
@@ -73,7 +81,7 @@ def save(model, path):
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "class": type(model).__name__,
-        "params": {k: _jsonable(v) for k, v in model.get_params().items()},
+        "params": {k: _jsonable(v) for k, v in model._saved_params().items()},
         "state": state,
     }
     meta_json = json.dumps(meta)
@@ -88,7 +96,8 @@ def save(model, path):
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; a file np.save
+        os.replace(tmp, path)             # would write is readable as the umask allows
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

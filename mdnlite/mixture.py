@@ -13,6 +13,7 @@ import numpy as np
 
 from . import cholesky
 from .backend import LOG_2PI, array_module, log_softmax, logsumexp
+from .validation import check_number, check_random_state
 
 __all__ = [
     "Mixture",
@@ -219,6 +220,8 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
     -------
     array (N, n_samples, D), on the device of ``means``.
     """
+    temperature = check_number(temperature, "temperature")
+    sigma_temperature = check_number(sigma_temperature, "sigma_temperature")
     if not 0 <= temperature < float("inf"):
         raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
     if not 0 <= sigma_temperature < float("inf"):
@@ -229,7 +232,7 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
         raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
     n_samples = int(n_samples)
     xp = array_module(means)
-    rng = np.random.default_rng(rng)
+    rng = check_random_state(rng)
     N, _, D = means.shape
     if temperature == 0:
         chosen = xp.broadcast_to(log_weights.argmax(axis=1)[:, None], (N, n_samples))

@@ -75,6 +75,9 @@ class MDN(NetworkEstimator):
         self.scale_activation = scale_activation
         self.min_scale = min_scale
 
+    _ARCHITECTURE = NetworkEstimator._ARCHITECTURE + (
+        "n_components", "covariance", "scale_activation", "min_scale")
+
     def _check_params(self):
         if isinstance(self.n_components, bool) or not isinstance(self.n_components,
                                                                   (int, np.integer)):
@@ -121,7 +124,7 @@ class MDN(NetworkEstimator):
         m = self._mixture(X)
         xp = self._xp
         scales = m.scales if mixture.is_full(m.means, m.scales) else xp.broadcast_to(
-            m.scales, m.means.shape)
+            m.scales, m.means.shape).copy()
         return MixtureParameters(to_host(xp.exp(m.log_weights)), to_host(m.means),
                                  to_host(scales))
 

@@ -42,6 +42,11 @@ class Sequential:
         total = sum(int(p.size) for p in arrays)
         self.flat_params = xp.empty(total, dtype=dtype)
         self.flat_grads = xp.zeros(total, dtype=dtype)
+        self._bind(copy_values=True)
+        self._first_with_params = next(i for i, layer in enumerate(self.layers) if layer.params)
+
+    def _bind(self, copy_values=False):
+        """Make every layer's parameters and gradients views into the two flat buffers."""
         self.params, self.grads = [], []
         offset = 0
         for layer in self.layers:
@@ -49,14 +54,20 @@ class Sequential:
             for p in layer.params:
                 n = int(p.size)
                 view = self.flat_params[offset:offset + n].reshape(p.shape)
-                view[...] = p
+                if copy_values:
+                    view[...] = p
                 views.append(view)
                 grad_views.append(self.flat_grads[offset:offset + n].reshape(p.shape))
                 offset += n
             layer.params, layer.grads = views, grad_views
             self.params.extend(views)
             self.grads.extend(grad_views)
-        self._first_with_params = next(i for i, layer in enumerate(self.layers) if layer.params)
+
+    def __setstate__(self, state):
+        # a copy or an unpickled network gets its own buffers, and the views must point into
+        # them again (copying turns views into separate arrays)
+        self.__dict__.update(state)
+        self._bind()
 
     @property
     def n_params(self):

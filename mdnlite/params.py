@@ -31,6 +31,10 @@ class Params:
             setattr(self, name, value)
         return self
 
+    def _saved_params(self):
+        """The parameters a saved file records (see ``io.save``): by default the current ones."""
+        return self.get_params()
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"

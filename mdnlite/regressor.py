@@ -7,6 +7,7 @@ target dimension is the mean squared residual on the training data.
 
 import numpy as np
 
+from . import mixture
 from .backend import LOG_2PI, array_module, to_host
 from .estimator import NetworkEstimator
 from .model import MixtureParameters
@@ -41,8 +42,9 @@ class Regressor(NetworkEstimator):
     Attributes
     ----------
     noise_variance_ : array (D,)
-        Mean squared training residual per target dimension, the maximum-likelihood variance
-        of the Gaussian p(y | x) = N(f(x), diag(noise_variance_)) used by ``score_samples``.
+        Mean squared residual per target dimension over the data given to ``fit`` (validation
+        rows included), the maximum-likelihood variance of the Gaussian
+        p(y | x) = N(f(x), diag(noise_variance_)) used by ``score_samples``.
     loss_curve_, validation_loss_curve_ : list of float
         Mean squared error after each epoch.
     learning_rate_curve_ : list of float
@@ -82,7 +84,28 @@ class Regressor(NetworkEstimator):
         """
         means = to_host(self.predict(X))[:, None, :]  # (N, 1, D)
         scales = np.broadcast_to(np.sqrt(to_host(self.noise_variance_)), means.shape)
-        return MixtureParameters(np.ones(means.shape[:2]), means, scales.copy())
+        return MixtureParameters(np.ones(means.shape[:2], dtype=means.dtype), means,
+                                 scales.copy())
+
+    def predict_mode(self, X):
+        """The mode of a Gaussian is its mean: f(x), (N, D)."""
+        return self.predict(X)
+
+    def predict_covariance(self, X):
+        """diag(noise_variance_) for every input, (N, D, D)."""
+        variance = self.predict_variance(X)  # (N, D)
+        xp = array_module(variance)
+        return variance[:, :, None] * xp.eye(self.n_targets_, dtype=variance.dtype)
+
+    def sample(self, X, n_samples=1, temperature=1.0, sigma_temperature=1.0,
+               random_state=None):
+        """Draws from N(f(x), diag(noise_variance_)): (N, n_samples, D) (see ``MDN.sample``)."""
+        means = self.predict(X)[:, None, :]  # (N, 1, D)
+        xp = array_module(means)
+        scales = xp.broadcast_to(xp.sqrt(self.noise_variance_), means.shape)
+        log_weights = xp.zeros(means.shape[:2], dtype=means.dtype)
+        return mixture.sample(log_weights, means, scales, n_samples=n_samples, rng=random_state,
+                              temperature=temperature, sigma_temperature=sigma_temperature)
 
     def score_samples(self, X, y):
         """log N(y | f(x), diag(noise_variance_)) per sample, (N,), in nats."""

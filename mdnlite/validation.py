@@ -40,7 +40,10 @@ def check_array(a, name, *, xp, dtype, n_features=None):
     """
     source = array_module(a) if hasattr(a, "dtype") else np
     if source is np:
-        a = np.asarray(a)  # lists and scalars too; checked on the host, moved below
+        try:
+            a = np.asarray(a)  # lists and scalars too; checked on the host, moved below
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{name} must be a rectangular array of numbers ({exc})") from None
     elif xp is np:
         a = to_host(a)  # a device array for a host model: one explicit copy
     kind = np.dtype(a.dtype).kind

@@ -5,6 +5,10 @@ warm starts, what each model learns, the MDN beating least squares on Bishop's i
 and every public method on the strict host/device backend (tests/strict_backend.py).
 """
 
+import copy
+import os
+import pickle
+
 import numpy as np
 import pytest
 
@@ -680,3 +684,97 @@ def test_regressor_mixture_is_its_gaussian():
     # the mixture's log-density is the model's own score
     log_p = mixture.log_prob(y[:7], np.log(weights), means, scales)
     np.testing.assert_allclose(log_p, model.score_samples(X[:7], y[:7]), rtol=1e-5, atol=1e-5)
+
+
+# --- found in review: copies, saved configuration, refused fits, the Regressor's interface ---
+
+def _tiny_data():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, 300)
+    return x, np.sin(6 * x)
+
+
+@pytest.mark.parametrize("duplicate", [copy.deepcopy, lambda m: pickle.loads(pickle.dumps(m))])
+def test_a_copied_model_still_trains(duplicate):
+    x, y = _tiny_data()
+    model = MDN(3, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
+    twin = duplicate(model)
+    before = twin.predict(x[:5]).copy()
+    twin.partial_fit(x, y)
+    assert not np.array_equal(before, twin.predict(x[:5]))  # the layers see the new weights
+    np.testing.assert_array_equal(model.predict(x[:5]), before)  # the original is untouched
+    twin.set_weights(np.zeros_like(twin.get_weights()))
+    assert np.ptp(twin.predict(x[:5])) == 0  # zero weights: the same output for every input
+
+
+@pytest.mark.parametrize("change", [dict(min_scale=0.5), dict(hidden_sizes=(4,)),
+                                    dict(covariance="isotropic"), dict(activation="relu")])
+def test_saving_after_set_params_keeps_the_fitted_model(tmp_path, change):
+    x, y = _tiny_data()
+    model = MDN(3, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
+    model.set_params(**change)  # takes effect at the next fit, not before
+    model.save(tmp_path / "m.npz")
+    loaded = mdnlite.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.predict_variance(x[:5]), model.predict_variance(x[:5]))
+
+
+def test_a_fit_refused_for_its_callbacks_leaves_the_model_alone():
+    x, y = _tiny_data()
+    model = MDN(3, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
+    weights = model.get_weights().copy()
+    with pytest.raises(ValueError, match="monitors 'val_loss'"):
+        model.fit(x, y, callbacks=[EarlyStopping()])
+    with pytest.raises(TypeError, match="callbacks must be mdnlite.Callback"):
+        model.fit(x, y, callbacks=["stop"])
+    with pytest.raises(TypeError, match="verbose must be an integer"):
+        model.fit(x, y, verbose="yes")
+    assert model.n_epochs_ == 3
+    np.testing.assert_array_equal(model.get_weights(), weights)
+    model.fit(x, y, callbacks=None)  # None means no callbacks
+    assert model.n_epochs_ == 3
+
+
+def test_a_regressor_stopped_by_a_nonfinite_loss_stays_usable():
+    x, y = _tiny_data()
+    model = Regressor(hidden_sizes=(8,), optimizer="sgd", learning_rate=1e30, max_epochs=2)
+    with np.errstate(all="ignore"), pytest.raises(mdnlite.NonFiniteLossError):
+        model.fit(x, y * 1e18)
+    assert np.isfinite(model.score(x, y))
+
+
+def test_the_regressor_has_the_whole_prediction_interface():
+    x, y = _tiny_data()
+    model = Regressor(hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
+    weights, means, scales = model.predict_mixture(x[:4])
+    assert weights.dtype == means.dtype == scales.dtype == np.float32
+    np.testing.assert_array_equal(model.predict_mode(x[:4]), model.predict(x[:4]))
+    cov = model.predict_covariance(x[:4])
+    assert cov.shape == (4, 1, 1)
+    np.testing.assert_allclose(cov[:, 0, 0], model.predict_variance(x[:4])[:, 0])
+    draws = model.sample(x[:4], n_samples=20000, random_state=0)
+    assert draws.shape == (4, 20000, 1)
+    np.testing.assert_allclose(draws.mean(axis=1), model.predict(x[:4]), atol=0.02)
+    np.testing.assert_array_equal(model.sample(x[:4], 3, sigma_temperature=0)[:, :, 0],
+                                  np.repeat(model.predict(x[:4]), 3, axis=1))
+
+
+def test_sampling_arguments_are_named():
+    x, y = _tiny_data()
+    model = MDN(3, hidden_sizes=(8,), max_epochs=2, random_state=0).fit(x, y)
+    with pytest.raises(ValueError, match="random_state must be an integer >= 0"):
+        model.sample(x[:3], 2, random_state=-1)
+    with pytest.raises(TypeError, match="temperature must be a number"):
+        model.sample(x[:3], 2, temperature="1")
+    with pytest.raises(ValueError, match="X must be a rectangular array"):
+        model.predict([[1.0, 2.0], [3.0]])
+
+
+def test_a_saved_file_is_readable_as_the_umask_allows(tmp_path):
+    x, y = _tiny_data()
+    model = MDN(3, hidden_sizes=(8,), max_epochs=2, random_state=0).fit(x, y)
+    old = os.umask(0o022)
+    try:
+        model.save(tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o644
