@@ -11,7 +11,8 @@ from .estimator import NonFiniteLossError, NotFittedError
 from .gmm import GaussianMixture
 from .head import MixtureHead
 from .io import ModelFileError, load
-from .model import MDN, MixtureParameters
+from .model import MDN
+from .predictions import MixtureParameters
 from .regressor import Regressor
 from .layers import ELU, Dense, Identity, ReLU, Sigmoid, Softplus, Tanh
 from .network import Sequential, mlp

@@ -1,24 +1,22 @@
 """``ConditionalGaussianMixture``: p(targets | inputs) of a joint Gaussian mixture, in closed form.
 
-``GaussianMixture.condition`` builds one. It answers with the MDN's prediction interface, every
-prediction being the same ``mixture.py`` function of the conditional mixture that the MDN
-uses. It holds no data, does no fitting, and is a snapshot: refitting the joint model leaves it
+``GaussianMixture.condition`` builds one. It answers with the MDN's prediction interface
+(``predictions.MixturePredictions``): every prediction is the same ``mixture.py`` function of
+the conditional mixture that the MDN uses. It holds no data, does no fitting, and is a snapshot: refitting the joint model leaves it
 as it was.
 """
 
 import numbers
 
-import numpy as np
-
 from . import cholesky, mixture
-from .backend import array_module, log_softmax, to_host
-from .model import MixtureParameters
+from .backend import array_module, log_softmax
+from .predictions import MixturePredictions
 from .validation import check_array, check_pair
 
 __all__ = ["ConditionalGaussianMixture", "check_columns"]
 
 
-class ConditionalGaussianMixture:
+class ConditionalGaussianMixture(MixturePredictions):
     """The conditional p(y | x) of p(x, y) = Σ_k π_k N((x, y) | μ_k, Σ_k).
 
     Each component conditions in closed form, and the weights become posteriors given x:
@@ -104,53 +102,9 @@ class ConditionalGaussianMixture:
         scales = xp.broadcast_to(factors, (X.shape[0],) + factors.shape)  # (N, K, Dy, Dy)
         return mixture.Mixture(log_weights, means, scales)
 
-    # --- the MDN's prediction interface: arrays on the model's device ------------------------
-
-    def predict_mixture(self, X):
-        """The conditional mixture as host arrays: weights (N, K), means (N, K, Dy) and
-        Cholesky factors (N, K, Dy, Dy) of the component covariances (``MixtureParameters``)."""
-        m = self._mixture(self._inputs(X))
-        return MixtureParameters(to_host(self._xp.exp(m.log_weights)), to_host(m.means),
-                                 np.ascontiguousarray(to_host(m.scales)))
-
-    def predict(self, X):
-        """Conditional mean E[y | x] = Σ_k π_k(x) μ_k(x), (N, Dy)."""
-        m = self._mixture(self._inputs(X))
-        return mixture.mean(m.log_weights, m.means)
-
-    def predict_variance(self, X):
-        """Conditional variance of each target dimension (law of total variance), (N, Dy)."""
-        return mixture.variance(*self._mixture(self._inputs(X)))
-
-    def predict_covariance(self, X):
-        """Conditional covariance matrix (law of total covariance), (N, Dy, Dy)."""
-        return mixture.covariance(*self._mixture(self._inputs(X)))
-
-    def predict_mode(self, X):
-        """Mean μ_k(x) of the heaviest component given x, the usual approximate mode, (N, Dy)."""
-        m = self._mixture(self._inputs(X))
-        return mixture.approx_mode(m.log_weights, m.means)
-
-    def score_samples(self, X, y):
-        """log p(y | x) for each pair, (N,), in nats."""
-        X, y = check_pair(X, y, xp=self._xp, dtype=self.target_means_.dtype,
+    def _pair(self, X, y):
+        return check_pair(X, y, xp=self._xp, dtype=self.target_means_.dtype,
                           n_features=self.n_features_in_, n_targets=self.n_targets_)
-        return mixture.log_prob(y, *self._mixture(X))
-
-    def score(self, X, y):
-        """Mean log p(y | x) over the pairs (higher is better), as a float."""
-        return float(self.score_samples(X, y).mean())
-
-    def sample(self, X, n_samples=1, temperature=1.0, sigma_temperature=1.0, random_state=None):
-        """Draw from p(y | x) for each input: (N, n_samples, Dy).
-
-        ``temperature`` and ``sigma_temperature`` act as in ``MDN.sample`` (see
-        ``mixture.sample``); ``random_state`` seeds a host generator, so that a seed gives the
-        same samples on every backend.
-        """
-        return mixture.sample(*self._mixture(self._inputs(X)), n_samples=n_samples,
-                              rng=random_state, temperature=temperature,
-                              sigma_temperature=sigma_temperature)
 
 
 def check_columns(inputs, targets, F):

@@ -1,33 +1,20 @@
 """``MDN``: the Mixture Density Network estimator (fit, predict, score, sample).
 
 The network maps x to the raw outputs of a ``MixtureHead``; every prediction is a function of
-the mixture those outputs describe (``mixture.py``). Training lives in ``estimator.py``,
-persistence in ``io.py``.
+the mixture those outputs describe (``predictions.py``). Training lives in ``estimator.py``
+and ``training.py``, persistence in ``io.py``.
 """
-
-from collections import namedtuple
 
 import numpy as np
 
-from .backend import to_host
 from .estimator import NetworkEstimator
 from .head import MixtureHead
-from . import mixture
+from .predictions import MixturePredictions, MixtureParameters
 
 __all__ = ["MDN", "MixtureParameters"]
 
-MixtureParameters = namedtuple("MixtureParameters", ["weights", "means", "scales"])
-MixtureParameters.__doc__ = """Host (NumPy) arrays describing p(y | x) for N inputs.
 
-weights : (N, K) mixture weights, each row summing to 1
-means : (N, K, D) component means
-scales : (N, K, D) component standard deviations per dimension (an isotropic head repeats
-    its one scale over the D dimensions), or for covariance="full" (N, K, D, D) the
-    lower-triangular Cholesky factors L of the covariances Σ = L Lᵀ
-"""
-
-
-class MDN(NetworkEstimator):
+class MDN(MixturePredictions, NetworkEstimator):
     """Mixture Density Network: p(y | x) = Σ_k π_k(x) N(y | μ_k(x), Σ_k(x)).
 
     Parameters
@@ -91,60 +78,5 @@ class MDN(NetworkEstimator):
                            self.scale_activation, self.min_scale)
 
     def _mixture(self, X):
-        """The mixture for inputs X, on the model's device (mixture.Mixture)."""
-        X = self._inputs(X)
+        """The mixture for checked inputs X, on the model's device (``mixture.Mixture``)."""
         return self.loss_.mixture(self._raw_outputs(X))
-
-    # --- predictions: arrays on the model's device ------------------------------------------
-
-    def predict(self, X):
-        """Conditional mean E[y | x], (N, D)."""
-        m = self._mixture(X)
-        return mixture.mean(m.log_weights, m.means)
-
-    def predict_variance(self, X):
-        """Conditional variance of each target dimension (law of total variance), (N, D)."""
-        return mixture.variance(*self._mixture(X))
-
-    def predict_mode(self, X):
-        """Mean of the heaviest component, the usual approximate mode, (N, D)."""
-        m = self._mixture(X)
-        return mixture.approx_mode(m.log_weights, m.means)
-
-    def predict_covariance(self, X):
-        """Conditional covariance matrix (law of total covariance), (N, D, D)."""
-        return mixture.covariance(*self._mixture(X))
-
-    def predict_mixture(self, X):
-        """The mixture parameters as host arrays (see ``MixtureParameters``).
-
-        For covariance="full" the scales are the Cholesky factors L (N, K, D, D) of the
-        component covariances Σ = L Lᵀ.
-        """
-        m = self._mixture(X)
-        xp = self._xp
-        scales = m.scales if mixture.is_full(m.means, m.scales) else xp.broadcast_to(
-            m.scales, m.means.shape).copy()
-        return MixtureParameters(to_host(xp.exp(m.log_weights)), to_host(m.means),
-                                 to_host(scales))
-
-    def score_samples(self, X, y):
-        """log p(y | x) for each sample, (N,), in nats."""
-        X, y = self._pair(X, y)
-        return mixture.log_prob(y, *self.loss_.mixture(self._raw_outputs(X)))
-
-    def score(self, X, y):
-        """Mean log p(y | x) over the samples (higher is better), as a float."""
-        return float(self.score_samples(X, y).mean())
-
-    def sample(self, X, n_samples=1, temperature=1.0, sigma_temperature=1.0,
-               random_state=None):
-        """Draw from p(y | x) for each input: (N, n_samples, D).
-
-        ``temperature`` divides the log weights (0: always the heaviest component);
-        ``sigma_temperature`` multiplies every component's covariance (see ``mixture.sample``).
-        ``random_state`` seeds a host generator, so a seed gives the same samples on every
-        backend.
-        """
-        return mixture.sample(*self._mixture(X), n_samples=n_samples, rng=random_state,
-                              temperature=temperature, sigma_temperature=sigma_temperature)

@@ -10,7 +10,7 @@ import numpy as np
 from . import mixture
 from .backend import to_host
 from .estimator import NotFittedError
-from .model import MixtureParameters
+from .predictions import MixtureParameters
 
 __all__ = ["conditional_density", "five_charts", "three_panels", "density_heatmap",
            "density_slices", "training_history", "sample_grid"]

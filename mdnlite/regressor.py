@@ -5,12 +5,10 @@ multi-valued problems. For comparisons in nats it scores with a Gaussian whose v
 target dimension is the mean squared residual on the training data.
 """
 
-import numpy as np
-
 from . import mixture
-from .backend import LOG_2PI, array_module, to_host
+from .backend import array_module
 from .estimator import NetworkEstimator
-from .model import MixtureParameters
+from .predictions import MixturePredictions
 
 __all__ = ["Regressor", "SquaredError"]
 
@@ -33,11 +31,13 @@ class SquaredError:
         return residual
 
 
-class Regressor(NetworkEstimator):
+class Regressor(MixturePredictions, NetworkEstimator):
     """Least-squares network: y ≈ f(x), trained on the mean squared error.
 
     Parameters are those of ``estimator.NetworkEstimator`` (hidden_sizes, activation,
-    optimizer, learning_rate, ...).
+    optimizer, learning_rate, ...). Its p(y | x) is the Gaussian N(f(x), diag(noise_variance_))
+    seen as a one-component mixture, so it offers the MDN's whole prediction interface
+    (``predictions.MixturePredictions``) and every plot and metric takes it.
 
     Attributes
     ----------
@@ -67,56 +67,20 @@ class Regressor(NetworkEstimator):
         super()._set_state(state, arrays)
         self.noise_variance_ = self._xp.asarray(arrays["noise_variance"])
 
+    def _mixture(self, X):
+        """p(y | x) = N(f(x), diag(noise_variance_)) for checked X, as a one-component mixture:
+        log weights 0 (N, 1), means (N, 1, D), scales sqrt(noise_variance_) (N, 1, D)."""
+        means = self._raw_outputs(X)[:, None, :]  # (N, 1, D)
+        xp = array_module(means)
+        log_weights = xp.zeros(means.shape[:2], dtype=means.dtype)
+        scales = xp.broadcast_to(xp.sqrt(self.noise_variance_), means.shape)  # (N, 1, D)
+        return mixture.Mixture(log_weights, means, scales)
+
     def predict(self, X):
-        """f(x), (N, D), on the model's device."""
+        """f(x), (N, D), on the model's device (the mean of its one component)."""
         return self._raw_outputs(self._inputs(X))
 
     def predict_variance(self, X):
         """The fitted noise variance for every input, (N, D)."""
         X = self._inputs(X)
         return self._xp.broadcast_to(self.noise_variance_, (X.shape[0], self.n_targets_)).copy()
-
-    def predict_mixture(self, X):
-        """p(y | x) = N(f(x), diag(noise_variance_)) as a one-component mixture on the host.
-
-        The same form as ``MDN.predict_mixture`` (weights (N, 1), means (N, 1, D), scales
-        (N, 1, D)), so every plot and metric that takes a mixture takes this model too.
-        """
-        means = to_host(self.predict(X))[:, None, :]  # (N, 1, D)
-        scales = np.broadcast_to(np.sqrt(to_host(self.noise_variance_)), means.shape)
-        return MixtureParameters(np.ones(means.shape[:2], dtype=means.dtype), means,
-                                 scales.copy())
-
-    def predict_mode(self, X):
-        """The mode of a Gaussian is its mean: f(x), (N, D)."""
-        return self.predict(X)
-
-    def predict_covariance(self, X):
-        """diag(noise_variance_) for every input, (N, D, D)."""
-        variance = self.predict_variance(X)  # (N, D)
-        xp = array_module(variance)
-        return variance[:, :, None] * xp.eye(self.n_targets_, dtype=variance.dtype)
-
-    def sample(self, X, n_samples=1, temperature=1.0, sigma_temperature=1.0,
-               random_state=None):
-        """Draws from N(f(x), diag(noise_variance_)): (N, n_samples, D) (see ``MDN.sample``)."""
-        means = self.predict(X)[:, None, :]  # (N, 1, D)
-        xp = array_module(means)
-        scales = xp.broadcast_to(xp.sqrt(self.noise_variance_), means.shape)
-        log_weights = xp.zeros(means.shape[:2], dtype=means.dtype)
-        return mixture.sample(log_weights, means, scales, n_samples=n_samples, rng=random_state,
-                              temperature=temperature, sigma_temperature=sigma_temperature)
-
-    def score_samples(self, X, y):
-        """log N(y | f(x), diag(noise_variance_)) per sample, (N,), in nats."""
-        X, y = self._pair(X, y)
-        xp = array_module(y)
-        var = self.noise_variance_
-        residual = y - self._raw_outputs(X)
-        log_det = float(xp.log(var).sum())
-        return -0.5 * ((residual * residual) / var).sum(axis=1) - 0.5 * (
-            log_det + y.shape[1] * LOG_2PI)
-
-    def score(self, X, y):
-        """Mean log-likelihood per sample (higher is better), as a float."""
-        return float(self.score_samples(X, y).mean())

@@ -157,3 +157,28 @@ strict.array = _asarray
 strict.asnumpy = _asnumpy
 strict.DeviceArray = DeviceArray
 strict.ndarray = DeviceArray
+
+
+def assert_same_results(on_device, on_host, host_results=()):
+    """Two runs of the same calls, on ``strict`` and on NumPy, agree bit for bit, and every
+    result lives where it should: the keys in ``host_results`` (and mixture-parameter tuples,
+    which hold host arrays) on the host, every other array on the device."""
+    from mdnlite.backend import to_host
+
+    assert on_device.keys() == on_host.keys()
+    for key, host_value in on_host.items():
+        value = on_device[key]
+        if isinstance(host_value, tuple) and hasattr(host_value, "_fields"):
+            assert type(value) is type(host_value), key
+            for device_part, host_part in zip(value, host_value):
+                assert type(device_part) is np.ndarray, key
+                np.testing.assert_array_equal(device_part, host_part, err_msg=key)
+            continue
+        if key in host_results:
+            assert not isinstance(value, DeviceArray) and type(value) is type(host_value), key
+            if isinstance(host_value, list):
+                assert [type(v) for v in value] == [type(v) for v in host_value], key
+        else:
+            assert isinstance(value, DeviceArray), f"{key} came back on the host"
+            value = to_host(value)
+        np.testing.assert_array_equal(value, host_value, err_msg=key)

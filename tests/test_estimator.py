@@ -17,7 +17,7 @@ from mdnlite import MDN, Callback, EarlyStopping, ReduceLROnPlateau, Regressor
 from mdnlite import mixture
 from mdnlite.backend import to_host
 
-from strict_backend import DeviceArray, strict
+from strict_backend import assert_same_results, strict
 
 TINY = dict(hidden_sizes=(8,), max_epochs=3, batch_size=64, random_state=0)
 
@@ -641,27 +641,7 @@ HOST_RESULTS = {"mixture", "score", "loss_curve", "validation_loss_curve", "lear
 def test_every_method_on_the_strict_backend_matches_numpy(tmp_path):
     on_device = _every_method(strict, tmp_path)
     on_host = _every_method(np, tmp_path)
-    assert on_device.keys() == on_host.keys()
-    for key, host_value in on_host.items():
-        value = on_device[key]
-        if key in HOST_RESULTS:
-            assert not isinstance(value, DeviceArray), key
-        else:
-            assert isinstance(value, DeviceArray), f"{key} came back on the host"
-            value = to_host(value)
-        if key == "mixture":
-            assert isinstance(value, mdnlite.MixtureParameters)
-            for device_part, host_part in zip(value, host_value):
-                assert type(device_part) is np.ndarray
-                np.testing.assert_array_equal(device_part, host_part)
-        elif isinstance(host_value, list):
-            assert type(value) is list and value == host_value, key
-            assert all(type(v) is float for v in value)
-        elif isinstance(host_value, float):
-            assert type(value) is float and value == host_value, key
-        else:
-            assert type(host_value) is np.ndarray
-            np.testing.assert_array_equal(value, host_value, err_msg=key)
+    assert_same_results(on_device, on_host, HOST_RESULTS)
     # the model saved from the device loads on the host with the same predictions
     np.testing.assert_array_equal(to_host(on_device["loaded"]), on_device["loaded_on_host"])
     # a diverging fit keeps the weights it started from, on the device as on the host

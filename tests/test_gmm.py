@@ -17,7 +17,7 @@ from mdnlite import GaussianMixture, ModelFileError, NotFittedError
 from mdnlite.backend import to_host
 from mdnlite.kmeans import kmeans, kmeans_plus_plus
 
-from strict_backend import DeviceArray, strict
+from strict_backend import assert_same_results, strict
 
 WEIGHTS = np.array([0.5, 0.3, 0.2])
 MEANS = np.array([[-4.0, 0.0], [4.0, 0.0], [0.0, 5.0]])
@@ -576,20 +576,7 @@ HOST_RESULTS = {"lower_bound_", "log_likelihood_curve_", "n_iter_", "score", "ai
 def test_strict_backend_matches_numpy(tmp_path, covariance):
     on_device = _every_method(strict, covariance, tmp_path)
     on_host = _every_method(np, covariance, tmp_path)
-    assert on_device.keys() == on_host.keys()
-    for key, host_value in on_host.items():
-        value = on_device[key]
-        if key.startswith("predict_mixture"):
-            assert isinstance(value, mdnlite.MixtureParameters)
-            for device_part, host_part in zip(value, host_value):
-                assert type(device_part) is np.ndarray
-                np.testing.assert_array_equal(device_part, host_part, err_msg=key)
-        elif key in HOST_RESULTS:
-            assert type(value) is type(host_value), key
-            np.testing.assert_array_equal(value, host_value, err_msg=key)
-        else:
-            assert isinstance(value, DeviceArray), f"{key} came back on the host"
-            np.testing.assert_array_equal(to_host(value), host_value, err_msg=key)
+    assert_same_results(on_device, on_host, HOST_RESULTS)
 
 
 # --- CuPy on a real device -----------------------------------------------------------------
