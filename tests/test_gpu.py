@@ -46,23 +46,30 @@ def test_head_gradient_on_device(cp, covariance, K, D, N):
     assert gradient_error(lambda: head.nll_forward(z, y)[0], z, dz) <= 1e-6
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adam"])
-def test_training_steps_match_numpy(cp, optimizer):
-    head = MixtureHead(5, 1, "diagonal", "exp", min_scale=1e-3)
-    rng = np.random.default_rng(2)
-    x, y = rng.normal(size=(256, 1)).astype(np.float32), rng.normal(size=(256, 1)).astype(np.float32)
+def train_on_both(cp, head, x, y, optimizer, seed, steps=20):
+    """The same float32 network trained ``steps`` steps on NumPy and on the device: the two
+    final parameter vectors, on the host."""
     results = []
     for backend, xs, ys in (("numpy", x, y), (cp, cp.asarray(x), cp.asarray(y))):
-        net = mdnlite.mlp([1, 32, 32, head.n_outputs], "tanh", rng=np.random.default_rng(3),
+        net = mdnlite.mlp([1, 32, 32, head.n_outputs], "tanh", rng=np.random.default_rng(seed),
                           backend=backend)
         opt = mdnlite.optim.make_optimizer(optimizer, learning_rate=1e-3, clip_norm=10.0)
-        for _ in range(20):
+        for _ in range(steps):
             loss, cache = head.nll_forward(net.forward(xs), ys)
             net.backward(head.nll_backward(cache))
             opt.step([net.flat_params], [net.flat_grads])
         assert net.flat_params.dtype == np.float32
         results.append(to_host(net.flat_params))
-    np.testing.assert_allclose(results[1], results[0], rtol=1e-3, atol=1e-5)
+    return results
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adam"])
+def test_training_steps_match_numpy(cp, optimizer):
+    head = MixtureHead(5, 1, "diagonal", "exp", min_scale=1e-3)
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(256, 1)).astype(np.float32), rng.normal(size=(256, 1)).astype(np.float32)
+    host, device = train_on_both(cp, head, x, y, optimizer, seed=3)
+    np.testing.assert_allclose(device, host, rtol=1e-3, atol=1e-5)
 
 
 def test_samples_match_numpy_for_one_seed(cp):
@@ -110,18 +117,8 @@ def test_full_covariance_training_steps_match_numpy(cp):
     rng = np.random.default_rng(8)
     x = rng.normal(size=(256, 1)).astype(np.float32)
     y = (np.hstack([x, -x]) + 0.3 * rng.normal(size=(256, 2))).astype(np.float32)
-    results = []
-    for backend, xs, ys in (("numpy", x, y), (cp, cp.asarray(x), cp.asarray(y))):
-        net = mdnlite.mlp([1, 32, 32, head.n_outputs], "tanh", rng=np.random.default_rng(9),
-                          backend=backend)
-        opt = mdnlite.optim.make_optimizer("adam", learning_rate=1e-3, clip_norm=10.0)
-        for _ in range(20):
-            loss, cache = head.nll_forward(net.forward(xs), ys)
-            net.backward(head.nll_backward(cache))
-            opt.step([net.flat_params], [net.flat_grads])
-        assert net.flat_params.dtype == np.float32
-        results.append(to_host(net.flat_params))
-    np.testing.assert_allclose(results[1], results[0], rtol=1e-3, atol=1e-5)
+    host, device = train_on_both(cp, head, x, y, "adam", seed=9)
+    np.testing.assert_allclose(device, host, rtol=1e-3, atol=1e-5)
 
 
 def test_full_covariance_mdn_fit_matches_numpy(cp):
