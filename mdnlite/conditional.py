@@ -102,6 +102,9 @@ class ConditionalGaussianMixture(MixturePredictions):
         scales = xp.broadcast_to(factors, (X.shape[0],) + factors.shape)  # (N, K, Dy, Dy)
         return mixture.Mixture(log_weights, means, scales)
 
+    def _log_prob(self, X, y):
+        return mixture.log_prob(y, *self._mixture(X))
+
     def _pair(self, X, y):
         return check_pair(X, y, xp=self._xp, dtype=self.target_means_.dtype,
                           n_features=self.n_features_in_, n_targets=self.n_targets_)

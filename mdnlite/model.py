@@ -9,6 +9,7 @@ import numpy as np
 
 from .estimator import NetworkEstimator
 from .head import MixtureHead
+from .mdninit import mdninit
 from .predictions import MixturePredictions, MixtureParameters
 
 __all__ = ["MDN", "MixtureParameters"]
@@ -28,18 +29,31 @@ class MDN(MixturePredictions, NetworkEstimator):
         Maps the raw scale outputs to positive scales.
     min_scale : float >= 0
         Floor added to every scale; keeps components from collapsing onto single points.
+        It acts in the units the network sees: standardised units (a thousandth of each
+        target's standard deviation by default) unless ``standardize=False``.
+    init : {"kmeans", "random"}
+        "kmeans" starts the output layer from a k-means fit of the standardised targets
+        (``mdninit.mdninit``: means at the cluster centres, scales from their spread, equal
+        weights, small output weights); "random" leaves the layer as initialised.
     **kwargs
         The network and training hyperparameters of ``estimator.NetworkEstimator``:
         hidden_sizes, activation, optimizer, learning_rate, weight_decay, clip_norm,
-        max_epochs, batch_size, backend, dtype, random_state, warm_start, verbose.
+        max_epochs, batch_size, learning_rate_schedule, standardize, input_noise,
+        target_noise, backend, dtype, random_state, warm_start, verbose.
 
     Attributes
     ----------
     network_ : network.Sequential
     loss_ : head.MixtureHead
     optimizer_ : optim.Optimizer
+    standardizer_ : scaling.Standardizer
+        The means and scales of the inputs and targets learned by the first fit.
+    noise_ : (float, float)
+        The input and target noise levels of the last fit (standardised units).
     loss_curve_, validation_loss_curve_ : list of float
-        Mean training / validation NLL (nats per sample) after each epoch.
+        Mean training / validation NLL after each epoch, in nats per sample in the units of
+        y (the log-Jacobian included, as in ``score``; the training loss is measured on the
+        noisy batches).
     learning_rate_curve_ : list of float
         The learning rate each epoch trained with (callbacks may lower it).
     n_features_in_, n_targets_ : int
@@ -47,23 +61,28 @@ class MDN(MixturePredictions, NetworkEstimator):
         Epochs trained so far, over all calls.
     """
 
-    def __init__(self, n_components=5, *, covariance="diagonal", scale_activation="softplus",
-                 min_scale=1e-3, hidden_sizes=(32, 32), activation="tanh", optimizer="adam",
-                 learning_rate=1e-3, weight_decay=0.0, clip_norm=None, max_epochs=200,
-                 batch_size=256, backend="numpy", dtype="float32", random_state=None,
-                 warm_start=False, verbose=0):
+    def __init__(self, n_components=10, *, covariance="diagonal", scale_activation="softplus",
+                 min_scale=1e-3, init="kmeans", hidden_sizes=(64, 64), activation="relu",
+                 optimizer="adam", learning_rate=3e-3, weight_decay="auto", clip_norm=None,
+                 max_epochs="auto", batch_size=256, learning_rate_schedule="cosine",
+                 standardize=True, input_noise="auto", target_noise="auto", backend="numpy",
+                 dtype="float32", random_state=None, warm_start=False, verbose=0):
         super().__init__(hidden_sizes=hidden_sizes, activation=activation, optimizer=optimizer,
                          learning_rate=learning_rate, weight_decay=weight_decay,
                          clip_norm=clip_norm, max_epochs=max_epochs, batch_size=batch_size,
-                         backend=backend, dtype=dtype, random_state=random_state,
-                         warm_start=warm_start, verbose=verbose)
+                         learning_rate_schedule=learning_rate_schedule, standardize=standardize,
+                         input_noise=input_noise, target_noise=target_noise, backend=backend,
+                         dtype=dtype, random_state=random_state, warm_start=warm_start,
+                         verbose=verbose)
         self.n_components = n_components
         self.covariance = covariance
         self.scale_activation = scale_activation
         self.min_scale = min_scale
+        self.init = init
 
     _ARCHITECTURE = NetworkEstimator._ARCHITECTURE + (
         "n_components", "covariance", "scale_activation", "min_scale")
+    INITS = ("kmeans", "random")
 
     def _check_params(self):
         if isinstance(self.n_components, bool) or not isinstance(self.n_components,
@@ -71,12 +90,23 @@ class MDN(MixturePredictions, NetworkEstimator):
             raise TypeError(f"n_components must be an integer, got {self.n_components!r}")
         MixtureHead(self.n_components, 1, self.covariance, self.scale_activation,
                     self.min_scale)  # raises a ValueError naming any bad argument
+        if self.init not in self.INITS:
+            raise ValueError(f"init must be one of {self.INITS}, got {self.init!r}")
         return super()._check_params()
 
     def _make_loss(self, n_targets):
         return MixtureHead(self.n_components, n_targets, self.covariance,
                            self.scale_activation, self.min_scale)
 
-    def _mixture(self, X):
-        """The mixture for checked inputs X, on the model's device (``mixture.Mixture``)."""
+    def _standardized_mixture(self, X):
+        """The mixture for standardised inputs X, in standardised units, on the model's
+        device (``mixture.Mixture``)."""
         return self.loss_.mixture(self._raw_outputs(X))
+
+    def _initialise_output(self, data):
+        if self.init == "kmeans":
+            mdninit(self.loss_, self.network_.layers[-1], self._unpack(data)[1], self._rng)
+
+    @property
+    def _loss_offset(self):
+        return self.standardizer_.log_jacobian

@@ -8,6 +8,8 @@ Nothing here synchronises with the host: hyperparameters are Python floats.
 
 import math
 
+import numpy as np
+
 from .backend import array_module
 from .validation import check_number
 
@@ -72,6 +74,18 @@ class Optimizer:
 
     def _update(self, i, p, g):
         raise NotImplementedError
+
+    def flush_subnormals(self, params):
+        """Set parameters and optimizer state below the dtype's smallest normal number to 0.
+
+        Weight decay drives the weights of unused units towards 0, where they become
+        subnormal floats, on which CPUs compute many times slower; such values change no
+        result. Called once per epoch by the training loop, not per step.
+        """
+        xp = array_module(params[0])
+        tiny = float(np.finfo(params[0].dtype).tiny)
+        for a in [*params, *(a for values in (self.state or {}).values() for a in values)]:
+            a[xp.abs(a) < tiny] = 0
 
     def __repr__(self):
         return f"{type(self).__name__}(learning_rate={self.learning_rate!r})"

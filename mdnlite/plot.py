@@ -345,7 +345,9 @@ def training_history(model, *, ax=None):
     Parameters
     ----------
     model : fitted estimator with ``loss_curve_``, ``validation_loss_curve_`` and
-        ``learning_rate_curve_`` (lists of float, one entry per epoch)
+        ``learning_rate_curve_`` (lists of float, one entry per epoch). With a learning-rate
+        schedule the rate is drawn on a second, logarithmic axis; otherwise each change of
+        the rate (a callback's) is marked by a vertical line.
     ax : Axes, optional
 
     Returns
@@ -362,6 +364,13 @@ def training_history(model, *, ax=None):
     if validation:
         ax.plot(epochs[:len(validation)], validation, label="validation")
     rates, labelled = list(getattr(model, "learning_rate_curve_", [])), -np.inf
+    if getattr(model, "learning_rate_schedule", "constant") != "constant" and rates:
+        # a schedule changes the rate every epoch: its curve, on a second axis
+        twin = ax.twinx()
+        twin.plot(epochs[:len(rates)], rates, color="0.5", ls=":", lw=1)
+        twin.set_yscale("log")
+        twin.set_ylabel("learning rate (dotted)", color="0.4")
+        rates = []
     for epoch, (old, new) in enumerate(zip(rates, rates[1:]), start=2):
         if new != old:
             ax.axvline(epoch, color="0.5", ls=":", lw=1)

@@ -27,7 +27,9 @@ scales : (N, K, D) component standard deviations per dimension (an isotropic hea
 
 class MixturePredictions:
     """Mixin: predictions from ``self._mixture(X)`` (a ``mixture.Mixture`` on the model's
-    device), with inputs checked by ``self._inputs(X)`` and ``self._pair(X, y)``.
+    device, in the units of y), with inputs checked by ``self._inputs(X)`` and
+    ``self._pair(X, y)``, and log-densities from ``self._log_prob(X, y)`` for checked X, y
+    (a model that standardises computes them in its own units, then adds the log-Jacobian).
 
     Results are arrays on the model's device, except ``predict_mixture`` (host arrays) and
     ``score`` (a float).
@@ -67,7 +69,7 @@ class MixturePredictions:
     def score_samples(self, X, y):
         """log p(y | x) for each sample, (N,), in nats."""
         X, y = self._pair(X, y)
-        return mixture.log_prob(y, *self._mixture(X))
+        return self._log_prob(X, y)
 
     def score(self, X, y):
         """Mean log p(y | x) over the samples (higher is better), as a float."""

@@ -35,7 +35,8 @@ class Regressor(MixturePredictions, NetworkEstimator):
     """Least-squares network: y ≈ f(x), trained on the mean squared error.
 
     Parameters are those of ``estimator.NetworkEstimator`` (hidden_sizes, activation,
-    optimizer, learning_rate, ...). Its p(y | x) is the Gaussian N(f(x), diag(noise_variance_))
+    optimizer, learning_rate, ...), with no noise regularisation by default: noise on the
+    inputs would blur f, and on the targets it only slows least squares down. Its p(y | x) is the Gaussian N(f(x), diag(noise_variance_))
     seen as a one-component mixture, so it offers the MDN's whole prediction interface
     (``predictions.MixturePredictions``) and every plot and metric takes it.
 
@@ -43,10 +44,12 @@ class Regressor(MixturePredictions, NetworkEstimator):
     ----------
     noise_variance_ : array (D,)
         Mean squared residual per target dimension over the data given to ``fit`` (validation
-        rows included), the maximum-likelihood variance of the Gaussian
+        rows included), in the units of y: the maximum-likelihood variance of the Gaussian
         p(y | x) = N(f(x), diag(noise_variance_)) used by ``score_samples``.
+    standardizer_ : scaling.Standardizer
     loss_curve_, validation_loss_curve_ : list of float
-        Mean squared error after each epoch.
+        Mean squared error after each epoch, in standardised units (those the network
+        trains in; the units of y when ``standardize=False``).
     learning_rate_curve_ : list of float
         The learning rate each epoch trained with.
     """
@@ -55,8 +58,9 @@ class Regressor(MixturePredictions, NetworkEstimator):
         return SquaredError(n_targets)
 
     def _after_fit(self, X, y):
-        residual = self._raw_outputs(X) - y
-        self.noise_variance_ = (residual * residual).mean(axis=0)  # (D,)
+        residual = self._raw_outputs(X) - y  # (N, D), standardised units
+        variance = (residual * residual).mean(axis=0)  # (D,)
+        self.noise_variance_ = self.standardizer_.unscale_variances(variance)
 
     def _get_state(self):
         state = super()._get_state()
@@ -67,20 +71,23 @@ class Regressor(MixturePredictions, NetworkEstimator):
         super()._set_state(state, arrays)
         self.noise_variance_ = self._xp.asarray(arrays["noise_variance"])
 
-    def _mixture(self, X):
-        """p(y | x) = N(f(x), diag(noise_variance_)) for checked X, as a one-component mixture:
-        log weights 0 (N, 1), means (N, 1, D), scales sqrt(noise_variance_) (N, 1, D)."""
+    def _standardized_mixture(self, X):
+        """p(y | x) = N(f(x), diag(noise_variance_)) for standardised X, in standardised
+        units, as a one-component mixture: log weights 0 (N, 1), means (N, 1, D), scales
+        sqrt(noise_variance_) (N, 1, D)."""
         means = self._raw_outputs(X)[:, None, :]  # (N, 1, D)
         xp = array_module(means)
         log_weights = xp.zeros(means.shape[:2], dtype=means.dtype)
-        scales = xp.broadcast_to(xp.sqrt(self.noise_variance_), means.shape)  # (N, 1, D)
+        scale = self.standardizer_.y_scale_on(xp).astype(means.dtype)
+        scales = xp.broadcast_to(xp.sqrt(self.noise_variance_) / scale, means.shape)
         return mixture.Mixture(log_weights, means, scales)
 
     def predict(self, X):
         """f(x), (N, D), on the model's device (the mean of its one component)."""
-        return self._raw_outputs(self._inputs(X))
+        outputs = self._raw_outputs(self._inputs(X))  # (N, D), standardised units
+        return self.standardizer_.unscale_means(outputs)
 
     def predict_variance(self, X):
-        """The fitted noise variance for every input, (N, D)."""
+        """The fitted noise variance for every input, (N, D), in the units of y."""
         X = self._inputs(X)
         return self._xp.broadcast_to(self.noise_variance_, (X.shape[0], self.n_targets_)).copy()

@@ -22,18 +22,18 @@ class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite; the model kept its last finite weights."""
 
 
-def pack(X, y, xp, dtype, names=("X", "y")):
-    """X and y side by side in one (N, D_in + D) array of ``dtype``.
+def pack(X, y, xp, dtype, scaler, names=("X", "y")):
+    """X and y standardised side by side in one (N, D_in + D) array of ``dtype``.
 
-    One copy of the data, made column block by column block so that no converted copy of
-    X or y exists beside it; minibatches are then one gather of rows. Values that are
-    finite but overflow ``dtype`` (1e300 in float32) are refused here.
+    One copy of the data, written chunk by chunk by ``scaler`` (a ``scaling.Standardizer``)
+    so that no converted copy of X or y exists beside it; minibatches are then one gather
+    of rows. Values that overflow ``dtype`` once scaled are refused here.
     """
     D_in = X.shape[1]
     data = xp.empty((X.shape[0], D_in + y.shape[1]), dtype)
     with np.errstate(over="ignore"):
-        data[:, :D_in] = X
-        data[:, D_in:] = y
+        scaler.write_inputs(data[:, :D_in], X)
+        scaler.write_targets(data[:, D_in:], y)
     for start in range(0, data.shape[0], EVAL_BATCH):  # in chunks: no full-size mask
         chunk = data[start:start + EVAL_BATCH]
         for name, part in zip(names, (chunk[:, :D_in], chunk[:, D_in:])):
@@ -42,11 +42,15 @@ def pack(X, y, xp, dtype, names=("X", "y")):
     return data
 
 
-def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epoch):
+def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epoch,
+              noise=None):
     """One pass of minibatch steps over ``data[rows]``; returns the mean training loss.
 
     ``rows`` (host integers) is reshuffled in place with the host generator ``rng`` (so
     one seed gives the same batches on every backend); each step gathers one batch of rows.
+    ``noise`` (D_in + D,), if given, holds the standard deviation of the Gaussian noise
+    added to each column of every batch (noise regularisation); the epoch's noise is drawn
+    on the host by ``rng`` too, and moved to the device once.
 
     Raises
     ------
@@ -61,13 +65,20 @@ def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epo
     if B < N:
         rng.shuffle(rows)
     order = xp.asarray(rows)
+    if noise is not None:
+        jitter = xp.asarray(rng.standard_normal((N, data.shape[1]), dtype=data.dtype))
+        jitter *= noise  # (N, D_in + D)
     total = xp.zeros((), dtype=data.dtype)
     for start in range(0, N, B):
-        batch = xp.take(data, order[start:start + B], axis=0)  # (B, D_in + D)
+        batch = xp.take(data, order[start:start + B], axis=0)  # (B, D_in + D), a copy
+        if noise is not None:
+            batch += jitter[start:start + B]
         loss, cache = head.nll_forward(net.forward(batch[:, :n_features]), batch[:, n_features:])
         net.backward(head.nll_backward(cache))
         optimizer.step(params, grads)
         total += loss * batch.shape[0]
+    if optimizer.weight_decay:
+        optimizer.flush_subnormals(params)
     train_loss = float(total) / N  # the epoch's one host synchronisation
     if not (math.isfinite(train_loss) and bool(xp.isfinite(net.flat_params).all())):
         _restore(net, optimizer, saved)

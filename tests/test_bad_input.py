@@ -143,10 +143,12 @@ def test_non_numeric_data(cls, kind, fitted):
 def test_integer_and_list_data_are_accepted():
     # the control for the refusals above: real numbers in any integer or float dtype pass
     X, y = make_data()
-    ref = MDN(2, **TINY).fit(X.astype(np.float32), y.astype(np.float32))
-    for X_in, y_in in ((X.tolist(), y.tolist()), (X, y)):
-        np.testing.assert_array_equal(MDN(2, **TINY).fit(X_in, y_in).get_weights(),
-                                      ref.get_weights())
+    ref = MDN(2, **TINY).fit(X, y)
+    np.testing.assert_array_equal(MDN(2, **TINY).fit(X.tolist(), y.tolist()).get_weights(),
+                                  ref.get_weights())
+    # float32 data: the statistics of the rounded data differ in the last bits, no more
+    single = MDN(2, **TINY).fit(X.astype(np.float32), y.astype(np.float32))
+    np.testing.assert_allclose(single.get_weights(), ref.get_weights(), rtol=1e-5, atol=1e-6)
     ints = np.arange(60).reshape(30, 2) % 7
     assert MDN(2, **TINY).fit(ints, np.arange(30, dtype=np.int64) % 3).n_epochs_ == 2
     assert MDN(2, **TINY).fit(ints.astype(np.uint8), ints[:, 0]).n_epochs_ == 2

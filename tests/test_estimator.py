@@ -19,12 +19,17 @@ from mdnlite.backend import to_host
 
 from strict_backend import assert_same_results, strict
 
-TINY = dict(hidden_sizes=(8,), max_epochs=3, batch_size=64, random_state=0)
+# the training mechanics without the regularisation of the defaults (checked on their own in
+# test_quality_defaults.py): no noise, no weight decay, a constant learning rate
+NO_REG = dict(input_noise=0.0, target_noise=0.0, weight_decay=0.0,
+              learning_rate_schedule="constant")
+TINY = dict(hidden_sizes=(8,), max_epochs=3, batch_size=64, random_state=0, **NO_REG)
 
-MDN_PARAMS = {"n_components", "covariance", "scale_activation", "min_scale"}
+MDN_PARAMS = {"n_components", "covariance", "scale_activation", "min_scale", "init"}
 NETWORK_PARAMS = {"hidden_sizes", "activation", "optimizer", "learning_rate", "weight_decay",
                   "clip_norm", "max_epochs", "batch_size", "backend", "dtype", "random_state",
-                  "warm_start", "verbose"}
+                  "warm_start", "verbose", "learning_rate_schedule", "standardize",
+                  "input_noise", "target_noise"}
 
 
 def make_data(n=200, d_in=2, d=1, seed=0):
@@ -163,9 +168,11 @@ def test_predictions_agree_with_the_mixture(covariance, scale_activation):
     model = MDN(3, covariance=covariance, scale_activation=scale_activation, min_scale=0.01,
                 dtype="float64", **TINY).fit(X, y)
     w, mu, sigma = model.predict_mixture(X)  # (N, K), (N, K, D), (N, K, D)
-    assert (sigma >= 0.01).all()  # the floor
-    if covariance == "isotropic":
-        np.testing.assert_array_equal(sigma[:, :, 0], sigma[:, :, 1])
+    y_scale = model.standardizer_.y_scale
+    assert (sigma >= 0.01 * y_scale).all()  # the floor, in standardised units
+    if covariance == "isotropic":  # one σ per component, times each target's scale
+        np.testing.assert_allclose(sigma[:, :, 0] / y_scale[0], sigma[:, :, 1] / y_scale[1],
+                                   rtol=1e-12)
     else:
         assert not np.array_equal(sigma[:, :, 0], sigma[:, :, 1])
     mean = (w[:, :, None] * mu).sum(axis=1)
@@ -257,7 +264,8 @@ def test_loss_curves_and_validation():
     assert split.loss_curve_ != plain.loss_curve_  # it trained on 150 samples, not 200
 
     r = Regressor(**TINY).fit(X, y, validation_data=(X_val, y_val))
-    mse = float(((r.predict(X_val) - y_val) ** 2).mean())
+    # the least-squares loss is the mean squared error in standardised units
+    mse = float((((r.predict(X_val) - y_val) / r.standardizer_.y_scale) ** 2).mean())
     assert r.validation_loss_curve_[-1] == pytest.approx(mse, rel=1e-5)
 
     with pytest.raises(ValueError, match="validation_data or validation_split, not both"):
@@ -280,7 +288,8 @@ def _spy_on_batches(model):
 def test_every_epoch_visits_each_training_row_once_in_a_new_order():
     N = 100
     X, y = np.random.default_rng(0).normal(size=(N, 2)), np.arange(N, dtype=float)
-    model = Regressor(**dict(TINY, batch_size=32, warm_start=True)).partial_fit(X, y)
+    model = Regressor(**dict(TINY, batch_size=32, warm_start=True, standardize=False))
+    model.partial_fit(X, y)
     calls = _spy_on_batches(model)
     model.set_params(max_epochs=3).fit(X, y)
     assert [len(c) for c in calls] == [32, 32, 32, 4] * 3
@@ -291,7 +300,8 @@ def test_every_epoch_visits_each_training_row_once_in_a_new_order():
     assert not np.array_equal(orders[0], np.arange(N))
 
     # with validation_split the held-out rows are never trained on and are the same each epoch
-    model = Regressor(**dict(TINY, batch_size=32, warm_start=True)).partial_fit(X, y)
+    model = Regressor(**dict(TINY, batch_size=32, warm_start=True, standardize=False))
+    model.partial_fit(X, y)
     calls = _spy_on_batches(model)
     model.set_params(max_epochs=2).fit(X, y, validation_split=0.2)
     assert [len(c) for c in calls] == [32, 32, 16, 20] * 2
@@ -310,7 +320,7 @@ def test_training_loss_goes_down_on_an_easy_problem(cls):
     x = rng.uniform(-1, 1, 300)
     y = 2 * x + 0.05 * rng.normal(size=300)
     model = cls(hidden_sizes=(16,), learning_rate=0.01, max_epochs=30, batch_size=32,
-                random_state=0).fit(x, y)
+                random_state=0, **NO_REG).fit(x, y)
     curve = model.loss_curve_
     if cls is MDN:
         assert curve[-1] < curve[0] - 1.0  # nats per sample
@@ -353,7 +363,7 @@ def test_early_stopping_runs_on_while_improving():
     X, y = make_data(100)
     es = EarlyStopping(monitor="loss", patience=0)
     model = Regressor(hidden_sizes=(8,), max_epochs=8, batch_size=100, learning_rate=0.01,
-                      random_state=0).fit(X, y, callbacks=[es])
+                      random_state=0, **NO_REG).fit(X, y, callbacks=[es])
     assert np.all(np.diff(model.loss_curve_) < 0)  # full-batch Adam on a smooth problem
     assert es.stopped_epoch is None and es.best_epoch == 7 and model.n_epochs_ == 8
 
@@ -420,7 +430,7 @@ def test_reduce_lr_on_plateau_waits_patience_and_cooldown():
 
     steady = ReduceLROnPlateau(monitor="loss", patience=0)
     model = Regressor(hidden_sizes=(8,), max_epochs=6, batch_size=100, learning_rate=0.01,
-                      random_state=0).fit(X, y, callbacks=[steady])
+                      random_state=0, **NO_REG).fit(X, y, callbacks=[steady])
     assert np.all(np.diff(model.loss_curve_) < 0)
     assert steady.reductions == [] and model.optimizer_.learning_rate == 0.01
 
@@ -730,7 +740,7 @@ def test_the_regressor_has_the_whole_prediction_interface():
     np.testing.assert_array_equal(model.predict_mode(x[:4]), model.predict(x[:4]))
     cov = model.predict_covariance(x[:4])
     assert cov.shape == (4, 1, 1)
-    np.testing.assert_allclose(cov[:, 0, 0], model.predict_variance(x[:4])[:, 0])
+    np.testing.assert_allclose(cov[:, 0, 0], model.predict_variance(x[:4])[:, 0], rtol=1e-6)
     draws = model.sample(x[:4], n_samples=20000, random_state=0)
     assert draws.shape == (4, 20000, 1)
     np.testing.assert_allclose(draws.mean(axis=1), model.predict(x[:4]), atol=0.02)

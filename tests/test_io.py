@@ -139,7 +139,8 @@ def test_warm_start_fit_continues_identically_after_loading(tmp_path):
 def test_a_reduced_learning_rate_survives(tmp_path):
     X, y = make_data()
     plateau = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=1e3)
-    model = MDN(2, hidden_sizes=(4,), learning_rate=1e-3, max_epochs=4, random_state=0)
+    model = MDN(2, hidden_sizes=(4,), learning_rate=1e-3, max_epochs=4, random_state=0,
+                learning_rate_schedule="constant")
     model.fit(X, y, callbacks=[plateau])
     assert model.optimizer_.learning_rate == pytest.approx(1.25e-4, rel=1e-12)
     model.save(tmp_path / "m.npz")

@@ -28,7 +28,8 @@ def fitted():
     t = rng.uniform(0, 1, N)
     x = t + 0.3 * np.sin(2 * np.pi * t) + rng.uniform(-0.1, 0.1, N)
     halve = mdnlite.ReduceLROnPlateau(monitor="loss", patience=0, factor=0.5, min_delta=1e9)
-    mdn = mdnlite.MDN(3, hidden_sizes=(8,), max_epochs=5, learning_rate=1e-2, random_state=0)
+    mdn = mdnlite.MDN(3, hidden_sizes=(8,), max_epochs=5, learning_rate=1e-2, random_state=0,
+                      learning_rate_schedule="constant")
     mdn.fit(x, t, validation_split=0.25, callbacks=[halve])
     ls = mdnlite.Regressor(hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, t)
     return x, t, mdn, ls
@@ -256,8 +257,9 @@ def test_training_history_marks_learning_rate_changes(fitted):
 
 def test_training_history_of_a_regressor_without_validation(fitted):
     *_, ls = fitted
-    fig = plot.training_history(ls)
-    assert len(fig.axes) == 1 and len(fig.axes[0].get_lines()) == 1 and not fig.axes[0].texts
+    fig = plot.training_history(ls)  # its cosine schedule: the rate on a second axis
+    assert len(fig.axes) == 2 and len(fig.axes[0].get_lines()) == 1 and not fig.axes[0].texts
+    np.testing.assert_allclose(fig.axes[1].get_lines()[0].get_ydata(), ls.learning_rate_curve_)
     with pytest.raises(mdnlite.NotFittedError, match="fit it first"):
         plot.training_history(mdnlite.MDN())
 
