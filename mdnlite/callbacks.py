@@ -32,19 +32,21 @@ class Callback:
 class _Monitor(Callback):
     """Tracks the best value of one logged loss (lower is better)."""
 
-    def __init__(self, monitor, patience, min_delta):
+    def __init__(self, monitor, patience, min_delta, patience_steps=0):
         if monitor not in ("loss", "val_loss"):
             raise ValueError(f"monitor must be 'loss' or 'val_loss', got {monitor!r}")
         patience = check_positive_int(patience, "patience", minimum=0)
         if not check_number(min_delta, "min_delta") >= 0:
             raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
         self.monitor, self.patience, self.min_delta = monitor, patience, float(min_delta)
+        self.patience_steps = check_positive_int(patience_steps, "patience_steps", minimum=0)
 
     def on_train_begin(self, model):
         self.best = math.inf
         self.wait = 0
+        self._best_step = model.optimizer_.iterations if hasattr(model, "optimizer_") else 0
 
-    def _improved(self, logs):
+    def _improved(self, logs, model=None):
         """Update the best value; True if this epoch improved on it by more than min_delta."""
         if self.monitor not in logs:
             raise ValueError(f"{type(self).__name__} monitors {self.monitor!r}, which this fit "
@@ -52,9 +54,15 @@ class _Monitor(Callback):
         value = logs[self.monitor]
         if value < self.best - self.min_delta:
             self.best, self.wait = value, 0
+            self._best_step = model.optimizer_.iterations if model is not None else 0
             return True
         self.wait += 1
         return False
+
+    def _out_of_patience(self, model):
+        """No improvement for ``patience`` epochs and for ``patience_steps`` optimizer steps."""
+        return (self.wait >= self.patience
+                and model.optimizer_.iterations - self._best_step >= self.patience_steps)
 
 
 class EarlyStopping(_Monitor):
@@ -67,6 +75,11 @@ class EarlyStopping(_Monitor):
         Stop after this many consecutive epochs without improvement (0: at the first).
     min_delta : float >= 0
         Smallest decrease that counts as an improvement.
+    patience_steps : int >= 0
+        ... and only once at least this many optimizer steps have passed since the best
+        epoch. On a small data set an epoch is one or two steps, and ten epochs of patience
+        would stop a fit after a few dozen steps of a noisy validation loss; on large data
+        sets ``patience`` epochs are far more steps than this, and it changes nothing.
     restore_best_weights : bool
         When stopping (or at the end of training), put back the weights of the best epoch.
 
@@ -77,9 +90,9 @@ class EarlyStopping(_Monitor):
     best_epoch : int or None
     """
 
-    def __init__(self, monitor="val_loss", patience=10, min_delta=0.0,
+    def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, patience_steps=500,
                  restore_best_weights=False):
-        super().__init__(monitor, patience, min_delta)
+        super().__init__(monitor, patience, min_delta, patience_steps)
         self.restore_best_weights = bool(restore_best_weights)
 
     def on_train_begin(self, model):
@@ -88,12 +101,12 @@ class EarlyStopping(_Monitor):
         self._best_weights = None
 
     def on_epoch_end(self, model, epoch, logs):
-        if self._improved(logs):
+        if self._improved(logs, model):
             self.best_epoch = epoch
             if self.restore_best_weights:
                 self._best_weights = model.get_weights()
             return False
-        if self.wait >= self.patience:
+        if self._out_of_patience(model):
             self.stopped_epoch = epoch
             return True
         return False
@@ -139,7 +152,7 @@ class ReduceLROnPlateau(_Monitor):
         self.reductions = []
 
     def on_epoch_end(self, model, epoch, logs):
-        improved = self._improved(logs)
+        improved = self._improved(logs, model)
         if self._cooling > 0:
             self._cooling -= 1
             self.wait = 0

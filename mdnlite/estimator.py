@@ -34,9 +34,9 @@ AUTO_STEPS = 10_000  # optimizer steps of a fit with max_epochs="auto"
 SCHEDULES = ("cosine", "constant")
 
 
-def auto_epochs(n_samples, batch_size, steps=AUTO_STEPS):
-    """Epochs for about ``steps`` optimizer steps: ceil(steps / ceil(N / batch_size))."""
-    return max(1, math.ceil(steps / math.ceil(n_samples / batch_size)))
+def auto_epochs(n_samples, batch_size):
+    """Epochs for about AUTO_STEPS optimizer steps: ceil(AUTO_STEPS / ceil(N / batch_size))."""
+    return max(1, math.ceil(AUTO_STEPS / math.ceil(n_samples / batch_size)))
 
 
 def auto_noise(n_samples):
@@ -477,11 +477,12 @@ class NetworkEstimator(Params):
         raise NotImplementedError
 
     def _raw_outputs(self, X):
-        """Network outputs for checked X, in chunks of EVAL_BATCH rows."""
+        """Network outputs for checked X, in chunks of EVAL_BATCH rows; the layers keep none
+        of X (a pickle of the model after a prediction carries no data)."""
         net = self.network_
         if X.shape[0] <= EVAL_BATCH:
-            return net.forward(X)
-        parts = [net.forward(X[s:s + EVAL_BATCH]) for s in range(0, X.shape[0], EVAL_BATCH)]
+            return net.predict(X)
+        parts = [net.predict(X[s:s + EVAL_BATCH]) for s in range(0, X.shape[0], EVAL_BATCH)]
         return self._xp.concatenate(parts, axis=0)
 
 

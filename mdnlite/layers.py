@@ -1,7 +1,7 @@
 """Dense layers and activations, each with a hand-derived backward.
 
-A layer's ``forward(x)`` keeps the least that ``backward`` needs; ``backward(dy)`` returns dx
-and overwrites the layer's ``grads`` (no accumulation, so no zero_grad). Layers hold no
+A layer's ``forward(x)`` keeps the least that ``backward`` needs, and ``apply(x)`` computes
+the same output keeping nothing (predictions); ``backward(dy)`` returns dx and overwrites the layer's ``grads`` (no accumulation, so no zero_grad). Layers hold no
 optimizer; the network that owns them does not either.
 """
 
@@ -62,8 +62,12 @@ class Dense:
         self._ones = None  # (N,) ones for the bias gradient, kept for the last batch size
 
     def forward(self, x):
-        W, b = self.params
         self._x = x  # backward needs x for dW
+        return self.apply(x)
+
+    def apply(self, x):
+        """y = x W + b, keeping nothing (for predictions)."""
+        W, b = self.params
         if W.shape[0] == 1:
             # one input: x W is an outer product, and broadcasting computes it (exactly, one
             # product per entry) several times faster than a matrix product with inner size 1
@@ -72,6 +76,10 @@ class Dense:
             y = array_module(x).matmul(x, W)  # (N, n_out)
         y += b
         return y
+
+    def __getstate__(self):
+        # a copy or a pickle carries no batch: neither the last input nor the ones vector
+        return {**self.__dict__, "_x": None, "_ones": None}
 
     def backward(self, dy, need_dx=True):
         xp = array_module(dy)
@@ -87,11 +95,23 @@ class Dense:
 
 
 class _Activation:
-    """Elementwise activation: no parameters, empty params and grads."""
+    """Elementwise activation: no parameters, empty params and grads.
+
+    ``apply(x)`` computes y and keeps nothing; ``forward(x)`` also keeps what ``backward``
+    needs (y, or x for Softplus).
+    """
 
     params = ()
     grads = ()
     init = "glorot"  # the weight initialisation that suits the layer feeding this activation
+
+    def forward(self, x):
+        self._y = y = self.apply(x)
+        return y
+
+    def __getstate__(self):
+        # a copy or a pickle carries no batch
+        return {k: v for k, v in self.__dict__.items() if k not in ("_x", "_y")}
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -100,9 +120,8 @@ class _Activation:
 class Tanh(_Activation):
     """y = tanh(x); dy/dx = 1 - y². Keeps y."""
 
-    def forward(self, x):
-        self._y = array_module(x).tanh(x)
-        return self._y
+    def apply(self, x):
+        return array_module(x).tanh(x)
 
     def backward(self, dy, need_dx=True):
         y = self._y
@@ -114,9 +133,8 @@ class ReLU(_Activation):
 
     init = "he"
 
-    def forward(self, x):
-        self._y = array_module(x).maximum(x, 0)
-        return self._y
+    def apply(self, x):
+        return array_module(x).maximum(x, 0)
 
     def backward(self, dy, need_dx=True):
         return dy * (self._y > 0)
@@ -128,11 +146,10 @@ class Sigmoid(_Activation):
     The tanh form never overflows, for any x and in float32.
     """
 
-    def forward(self, x):
+    def apply(self, x):
         y = array_module(x).tanh(0.5 * x)
         y += 1.0
         y *= 0.5
-        self._y = y
         return y
 
     def backward(self, dy, need_dx=True):
@@ -147,6 +164,9 @@ class Softplus(_Activation):
 
     def forward(self, x):
         self._x = x
+        return softplus(x)
+
+    def apply(self, x):
         return softplus(x)
 
     def backward(self, dy, need_dx=True):
@@ -164,10 +184,9 @@ class ELU(_Activation):
 
     init = "he"
 
-    def forward(self, x):
+    def apply(self, x):
         xp = array_module(x)
-        self._y = xp.where(x > 0, x, xp.expm1(xp.minimum(x, 0)))
-        return self._y
+        return xp.where(x > 0, x, xp.expm1(xp.minimum(x, 0)))
 
     def backward(self, dy, need_dx=True):
         y = self._y
@@ -178,6 +197,9 @@ class Identity(_Activation):
     """y = x; dy/dx = 1. Keeps nothing."""
 
     def forward(self, x):
+        return x
+
+    def apply(self, x):
         return x
 
     def backward(self, dy, need_dx=True):

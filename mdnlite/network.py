@@ -80,6 +80,12 @@ class Sequential:
             x = layer.forward(x)
         return x
 
+    def predict(self, x):
+        """The network output for x (N, D_in), keeping nothing: no layer holds x afterwards."""
+        for layer in self.layers:
+            x = layer.apply(x)
+        return x
+
     def backward(self, dy, need_dx=False):
         """Backpropagate dL/d(output) (N, n_out), overwriting every gradient.
 

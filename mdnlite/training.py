@@ -95,7 +95,7 @@ def mean_loss(net, head, X, y):
     total = 0.0
     for start in range(0, X.shape[0], EVAL_BATCH):
         stop = start + EVAL_BATCH
-        loss, _ = head.nll_forward(net.forward(X[start:stop]), y[start:stop])
+        loss, _ = head.nll_forward(net.predict(X[start:stop]), y[start:stop])
         total += float(loss) * X[start:stop].shape[0]
     return total / X.shape[0]
 

@@ -448,11 +448,13 @@ def _fit(**params):
                  "validation_data"),
     pytest.param(lambda: EarlyStopping(min_delta="0"), "min_delta"),
     pytest.param(lambda: EarlyStopping(patience=None), "patience"),
+    pytest.param(lambda: EarlyStopping(patience_steps=2.5), "patience_steps"),
     pytest.param(lambda: ReduceLROnPlateau(factor="0.5"), "factor"),
     pytest.param(lambda: ReduceLROnPlateau(min_lr=None), "min_lr"),
 ], ids=["learning_rate-str", "learning_rate-None", "weight_decay-str", "clip_norm-str",
         "min_scale-str", "random_state-str", "random_state-negative", "validation_data-int",
         "EarlyStopping-min_delta-str", "EarlyStopping-patience-None",
+        "EarlyStopping-patience_steps-float",
         "ReduceLROnPlateau-factor-str", "ReduceLROnPlateau-min_lr-None"])
 def test_non_numeric_arguments_are_named(call, name):
     with pytest.raises((TypeError, ValueError), match=name):

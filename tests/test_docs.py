@@ -3,7 +3,10 @@
 import os
 import re
 
+import numpy as np
 import pytest
+
+from mdnlite import estimator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -11,6 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_tutorial_runs(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     monkeypatch.chdir(tmp_path)  # it writes figures and a model file
+    monkeypatch.setattr(estimator, "AUTO_STEPS", 300)  # the default-budget fits, shortened
     with open(os.path.join(ROOT, "docs", "tutorial.md"), encoding="utf-8") as f:
         blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
     assert len(blocks) >= 6
@@ -23,6 +27,12 @@ def test_tutorial_runs(tmp_path, monkeypatch):
     # the lesson of the page: the MDN beats least squares by a wide margin
     t_test, x_test = namespace["t_test"], namespace["x_test"]
     assert namespace["mdn"].score(t_test, x_test) > namespace["ls"].score(t_test, x_test) + 0.5
+    # the small-data section: the default budget in steps, and units that change only log a
+    small, moved = namespace["small"], namespace["moved"]
+    assert small.n_epochs_ == 150 and small.optimizer_.iterations == 300
+    np.testing.assert_allclose(small.noise_, 1.4 / np.sqrt(300))
+    assert -moved.score(1e6 * t_test + 5e7, 1e6 * x_test + 5e7) - np.log(1e6) == \
+        pytest.approx(-small.score(t_test, x_test), abs=1e-3)
 
 
 def test_gallery_images_exist():

@@ -353,10 +353,25 @@ def test_callback_hooks():
 def test_early_stopping_stops_when_nothing_improves():
     # no epoch can beat the first by 1000 nats: epochs 1 and 2 do not improve, then it stops
     X, y = make_data(100)
-    es = EarlyStopping(monitor="loss", patience=2, min_delta=1e3)
+    es = EarlyStopping(monitor="loss", patience=2, min_delta=1e3, patience_steps=0)
     model = MDN(2, **dict(TINY, max_epochs=50)).fit(X, y, callbacks=[es])
     assert model.n_epochs_ == len(model.loss_curve_) == 3
     assert (es.best_epoch, es.stopped_epoch) == (0, 2)
+
+
+def test_early_stopping_waits_for_patience_steps_as_well():
+    # one step an epoch: patience=2 alone would stop at epoch 2, as above; 20 steps of
+    # patience keep it going until 20 steps have passed since the best epoch (epoch 0,
+    # after step 1), that is to the end of epoch 20
+    X, y = make_data(40)
+    es = EarlyStopping(monitor="loss", patience=2, min_delta=1e3, patience_steps=20)
+    model = MDN(2, **dict(TINY, batch_size=40, max_epochs=100)).fit(X, y, callbacks=[es])
+    assert (es.best_epoch, es.stopped_epoch) == (0, 20)
+    assert model.n_epochs_ == 21 and model.optimizer_.iterations == 21
+    # with many steps an epoch, the epochs of patience are the longer wait
+    es = EarlyStopping(monitor="loss", patience=2, min_delta=1e3, patience_steps=5)
+    model = MDN(2, **dict(TINY, batch_size=10, max_epochs=100)).fit(X, y, callbacks=[es])
+    assert es.stopped_epoch == 2 and model.optimizer_.iterations == 12
 
 
 def test_early_stopping_runs_on_while_improving():
@@ -375,7 +390,7 @@ def test_early_stopping_restores_the_best_weights():
     X, y = rng.normal(size=(40, 2)), rng.normal(size=40)
     X_val, y_val = rng.normal(size=(200, 2)), rng.normal(size=200)
     rec = Recorder()
-    es = EarlyStopping(patience=3, restore_best_weights=True)
+    es = EarlyStopping(patience=3, patience_steps=0, restore_best_weights=True)
     model = MDN(3, hidden_sizes=(32,), learning_rate=0.03, max_epochs=100, batch_size=40,
                 random_state=0)
     model.fit(X, y, validation_data=(X_val, y_val), callbacks=[rec, es])
@@ -389,7 +404,7 @@ def test_early_stopping_restores_the_best_weights():
 
     # without restore_best_weights the last epoch's weights stay
     rec = Recorder()
-    model.fit(X, y, validation_data=(X_val, y_val), callbacks=[rec, EarlyStopping(patience=3)])
+    model.fit(X, y, validation_data=(X_val, y_val), callbacks=[rec, EarlyStopping(patience=3, patience_steps=0)])
     np.testing.assert_array_equal(model.get_weights(), rec.weights[-1])
 
 

@@ -1,9 +1,12 @@
 """The README's code runs as written, so it cannot drift from the API."""
 
+import json
 import os
 import re
 
 import numpy as np
+
+from mdnlite import estimator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -32,6 +35,28 @@ def test_readme_training_step_runs():
     exec(code.replace("range(1000)", "range(300)"), namespace)
     assert np.isfinite(float(namespace["loss"]))
     assert float(namespace["loss"]) < 1.0  # it learned something in 300 steps
+
+
+def test_readme_small_data_recipe_runs(monkeypatch):
+    monkeypatch.setattr(estimator, "AUTO_STEPS", 200)  # the defaults' budget, shortened
+    code = next(b for b in readme_blocks("python") if "folds" in b)
+    namespace = {}
+    exec(code, namespace)
+    mdn = namespace["mdn"]
+    assert mdn.optimizer_.iterations == 200 and mdn.n_epochs_ == 100
+    assert np.isfinite(mdn.score(namespace["t_test"], namespace["x_test"]))
+
+
+def test_readme_quality_summary_is_the_benchmark_s(monkeypatch):
+    """The README quotes the quality benchmark's last recorded run, not numbers of its own."""
+    with open(os.path.join(ROOT, "benchmarks", "results", "quality.json"),
+              encoding="utf-8") as f:
+        rows = json.load(f)["rows"]
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    for row in rows:
+        if row["model"] == "MDN (defaults)":
+            assert f"| {row['dataset']} | {row['mean']:.3f} |" in readme, row["dataset"]
 
 
 def test_readme_commands_are_the_ones_ci_and_users_run():
