@@ -76,10 +76,10 @@ def plot_figures(models, x, t, args, plt):
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     axes[0].scatter(x[show], t[show], s=6, facecolors="none", edgecolors="tab:green", lw=0.6)
-    axes[0].plot(grid_x, mdnlite.to_host(forward.predict(grid_x))[:, 0], "k", lw=2)
+    axes[0].plot(grid_x, mdnlite.to_host(forward.predict(grid_x)), "k", lw=2)
     axes[0].set(title="forward: least squares fits x -> t", xlabel="x", ylabel="t")
     axes[1].scatter(t[show], x[show], s=6, facecolors="none", edgecolors="tab:green", lw=0.6)
-    axes[1].plot(grid_t, mdnlite.to_host(inverse.predict(grid_t))[:, 0], "k", lw=2)
+    axes[1].plot(grid_t, mdnlite.to_host(inverse.predict(grid_t)), "k", lw=2)
     axes[1].set(title="inverse: least squares averages the branches", xlabel="t", ylabel="x")
     figures["least_squares.png"] = fig
 

@@ -86,7 +86,7 @@ def main(argv=None):
 
         # sampling past the data: the model answers everywhere, with no sign of doubt
         ax = edge_axes[i]
-        samples = mdnlite.to_host(model.sample(x_grid, n_samples=3, random_state=2))[:, :, 0]
+        samples = mdnlite.to_host(model.sample(x_grid, n_samples=3, random_state=2))
         ax.scatter(x, y, s=3, color="tab:blue", alpha=0.3, label="data")
         ax.scatter(np.repeat(x_grid, 3), samples.ravel(), s=3, color="tab:orange",
                    alpha=0.6, label="samples")

@@ -24,7 +24,9 @@ from .validation import (
     check_number,
     check_pair,
     check_positive_int,
+    check_feature_names,
     check_random_state,
+    feature_names,
 )
 
 __all__ = ["NetworkEstimator", "NonFiniteLossError", "NotFittedError", "auto_noise",
@@ -198,8 +200,15 @@ class NetworkEstimator(Params):
         params.update(self._architecture)
         return params
 
-    def _initialise(self, n_features, n_targets, xp, dtype, scaler):
+    def _initialise(self, n_features, n_targets, xp, dtype, scaler, layout=(2, None)):
+        """Build the network and reset the learned state; ``layout`` is (the number of
+        dimensions of y, the feature names of X or None) of the data fitted."""
         self._architecture = {k: getattr(self, k) for k in self._ARCHITECTURE}
+        self._target_ndim, names = layout
+        if names is None:
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            self.feature_names_in_ = names
         self.standardizer_ = scaler
         self._rng = check_random_state(self.random_state)
         self.n_features_in_, self.n_targets_ = n_features, n_targets
@@ -254,6 +263,7 @@ class NetworkEstimator(Params):
             X, y = self._check_data(X, y)
             xp, dtype, scaler = self._xp, self.network_.flat_params.dtype, self.standardizer_
         else:
+            layout = _data_layout(X, y)
             X, y = check_pair(X, y, xp=xp, dtype=None)
             scaler = (Standardizer.fit(X, y) if self.standardize
                       else Standardizer.identity(X.shape[1], y.shape[1]))
@@ -273,7 +283,7 @@ class NetworkEstimator(Params):
         verbose = check_positive_int(self.verbose if verbose is None else verbose, "verbose",
                                      minimum=0)
         if not continuing:
-            self._initialise(X.shape[1], y.shape[1], xp, dtype, scaler)
+            self._initialise(X.shape[1], y.shape[1], xp, dtype, scaler, layout)
         del X, y  # only the packed copy is used from here on
         rows = np.arange(data.shape[0], dtype=np.int32 if data.shape[0] < 2**31 else np.int64)
         if split:
@@ -321,11 +331,12 @@ class NetworkEstimator(Params):
                                  self.standardizer_)
         else:
             xp, dtype = self._check_params()
+            layout = _data_layout(X, y)
             X, y = check_pair(X, y, xp=xp, dtype=None)
             scaler = (Standardizer.fit(X, y) if self.standardize
                       else Standardizer.identity(X.shape[1], y.shape[1]))
             data = training.pack(X, y, xp, dtype, scaler)
-            self._initialise(X.shape[1], y.shape[1], xp, dtype, scaler)
+            self._initialise(X.shape[1], y.shape[1], xp, dtype, scaler, layout)
             self._initialise_output(data)
         self._train_epoch(data, np.arange(data.shape[0]), None,
                           self._regularise(data.shape[0]))
@@ -395,6 +406,9 @@ class NetworkEstimator(Params):
             "dtype": self.network_.flat_params.dtype.name,
             "n_features_in": self.n_features_in_,
             "n_targets": self.n_targets_,
+            "target_ndim": self._target_ndim,
+            "feature_names_in": (None if not hasattr(self, "feature_names_in_")
+                                 else [str(n) for n in self.feature_names_in_]),
             "n_epochs": self.n_epochs_,
             "loss_curve": self.loss_curve_,
             "validation_loss_curve": self.validation_loss_curve_,
@@ -409,8 +423,11 @@ class NetworkEstimator(Params):
         xp, _ = self._check_params()
         scaler = Standardizer(*(arrays[f"standardizer.{k}"]
                                 for k in ("x_mean", "x_scale", "y_mean", "y_scale")))
+        names = state.get("feature_names_in")
+        layout = (state.get("target_ndim", 2),
+                  None if names is None else np.asarray(names, dtype=object))
         self._initialise(state["n_features_in"], state["n_targets"], xp,
-                         resolve_dtype(state["dtype"]), scaler)
+                         resolve_dtype(state["dtype"]), scaler, layout)
         self.set_weights(arrays["params"])
         opt, saved = self.optimizer_, state["optimizer"]
         opt.learning_rate, opt.iterations = saved["learning_rate"], saved["iterations"]
@@ -445,6 +462,7 @@ class NetworkEstimator(Params):
     def _check_data(self, X, y):
         """X and y checked for a fitted model, on its device, in their own dtype."""
         self._check_fitted()
+        check_feature_names(self, X)
         return check_pair(X, y, xp=self._xp, dtype=None, n_features=self.n_features_in_,
                           n_targets=self.n_targets_)
 
@@ -452,6 +470,7 @@ class NetworkEstimator(Params):
         """Check X for a fitted model; return it standardised, on the model's device and in
         its dtype."""
         self._check_fitted()
+        check_feature_names(self, X)
         X = check_array(X, "X", xp=self._xp, dtype=None, n_features=self.n_features_in_)
         return self.standardizer_.inputs(X, self.network_.flat_params.dtype)
 
@@ -484,6 +503,12 @@ class NetworkEstimator(Params):
             return net.predict(X)
         parts = [net.predict(X[s:s + EVAL_BATCH]) for s in range(0, X.shape[0], EVAL_BATCH)]
         return self._xp.concatenate(parts, axis=0)
+
+
+def _data_layout(X, y):
+    """(1 for a 1-D y else 2, the column names of a DataFrame X or None), before checks."""
+    ndim = y.ndim if hasattr(y, "ndim") else np.ndim(y)  # no host copy of a device y
+    return (1 if ndim == 1 else 2), feature_names(X)
 
 
 def _cosine(epoch, n_epochs):

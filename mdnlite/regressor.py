@@ -83,11 +83,13 @@ class Regressor(MixturePredictions, NetworkEstimator):
         return mixture.Mixture(log_weights, means, scales)
 
     def predict(self, X):
-        """f(x), (N, D), on the model's device (the mean of its one component)."""
+        """f(x), (N, D) or (N,) (as y was), on the model's device (the mean of its one
+        component)."""
         outputs = self._raw_outputs(self._inputs(X))  # (N, D), standardised units
-        return self.standardizer_.unscale_means(outputs)
+        return self._result(self.standardizer_.unscale_means(outputs), X)
 
     def predict_variance(self, X):
-        """The fitted noise variance for every input, (N, D), in the units of y."""
-        X = self._inputs(X)
-        return self._xp.broadcast_to(self.noise_variance_, (X.shape[0], self.n_targets_)).copy()
+        """The fitted noise variance for every input, (N, D) or (N,), in the units of y."""
+        n = self._inputs(X).shape[0]
+        return self._result(self._xp.broadcast_to(self.noise_variance_,
+                                                  (n, self.n_targets_)).copy(), X)

@@ -5,13 +5,14 @@ ValueError / TypeError that says which argument is wrong and how.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 
 from .backend import array_module, to_host
 
 __all__ = ["check_array", "check_pair", "check_positive_int", "check_fraction", "check_number",
-           "check_random_state"]
+           "check_random_state", "feature_names", "check_feature_names"]
 
 
 def check_array(a, name, *, xp, dtype, n_features=None):
@@ -33,11 +34,15 @@ def check_array(a, name, *, xp, dtype, n_features=None):
     Raises
     ------
     TypeError
-        Non-numeric data (strings, objects, booleans, complex numbers).
+        Non-numeric data (strings, objects that are not numbers, booleans), sparse
+        matrices.
     ValueError
-        Wrong number of dimensions, no samples, no features, NaN or infinity, or a feature
-        count other than ``n_features``.
+        Complex numbers, wrong number of dimensions, no samples, no features, NaN or
+        infinity, or a feature count other than ``n_features``.
     """
+    if _is_sparse(a):
+        raise TypeError(f"{name} is a sparse matrix: sparse input is not supported; "
+                        f"convert it with {name}.toarray() if it fits in memory")
     source = array_module(a) if hasattr(a, "dtype") else np
     if source is np:
         try:
@@ -47,6 +52,15 @@ def check_array(a, name, *, xp, dtype, n_features=None):
     elif xp is np:
         a = to_host(a)  # a device array for a host model: one explicit copy
     kind = np.dtype(a.dtype).kind
+    if kind == "O":  # numbers held as Python objects (a mixed data frame, say) are numbers
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold real numbers; converting its objects failed: "
+                            f"{exc}") from None
+        kind = "f"
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {a.dtype}")
     if kind not in "iuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
     if a.ndim == 1:
@@ -54,9 +68,11 @@ def check_array(a, name, *, xp, dtype, n_features=None):
     elif a.ndim != 2:
         raise ValueError(f"{name} must be 1-D (N,) or 2-D (N, n_features), got shape {a.shape}")
     if a.shape[0] == 0:
-        raise ValueError(f"{name} is empty: it has no samples")
+        raise ValueError(f"Found array with 0 sample(s) (shape={a.shape}) while a minimum of "
+                         f"1 is required: {name} is empty")
     if a.shape[1] == 0:
-        raise ValueError(f"{name} has no features: shape {a.shape}")
+        raise ValueError(f"Found array with 0 feature(s) (shape={a.shape}) while a minimum "
+                         f"of 1 is required: {name} has no features")
     if n_features is not None and a.shape[1] != n_features:
         raise ValueError(f"{name} has {a.shape[1]} features, but the model was fitted with "
                          f"{n_features}")
@@ -124,3 +140,57 @@ def check_random_state(random_state):
         return np.random.default_rng(int(random_state))
     raise TypeError(f"random_state must be None, an integer >= 0 or a numpy.random.Generator, "
                     f"got {random_state!r}")
+
+
+def feature_names(X):
+    """The column names of a data frame X as an object array of str, or None.
+
+    As in scikit-learn: names count only when every column name is a string (a frame with
+    the default integer columns has none); mixing strings with other names is an error.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = list(columns)
+    kinds = {isinstance(n, str) for n in names}
+    if kinds == {True}:
+        return np.asarray(names, dtype=object)
+    if kinds == {True, False}:
+        raise TypeError("X has column names of mixed types (some strings, some not); "
+                        "make them all strings, e.g. X.columns = X.columns.astype(str)")
+    return None
+
+
+def check_feature_names(model, X):
+    """Refuse X whose column names differ from those the model was fitted with, as
+    scikit-learn does; warn when only one of the two had names."""
+    fitted = getattr(model, "feature_names_in_", None)
+    given = feature_names(X)
+    name = type(model).__name__
+    if fitted is None and given is None:
+        return
+    if fitted is None:
+        warnings.warn(f"X has feature names, but {name} was fitted without feature names",
+                      UserWarning, stacklevel=4)
+    elif given is None:
+        warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
+                      "feature names", UserWarning, stacklevel=4)
+    elif len(given) != len(fitted) or np.any(given != fitted):
+        unseen = [n for n in given if n not in set(fitted)]
+        missing = [n for n in fitted if n not in set(given)]
+        detail = []
+        if unseen:
+            detail.append(f"names unseen at fit time: {unseen}")
+        if missing:
+            detail.append(f"names seen at fit time, yet now missing: {missing}")
+        if not detail:
+            detail.append(f"the same names in another order; fitted with {list(fitted)}")
+        raise ValueError("The feature names should match those that were passed during "
+                         f"fit ({'; '.join(detail)})")
+
+
+def _is_sparse(a):
+    """A SciPy (or CuPy) sparse matrix or array, recognised without importing SciPy."""
+    module = type(a).__module__ or ""
+    return (module.startswith(("scipy.sparse", "cupyx.scipy.sparse"))
+            or (hasattr(a, "tocsr") and hasattr(a, "nnz")))

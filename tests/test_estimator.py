@@ -141,13 +141,20 @@ def test_mdn_output_shapes(x_shape, y_shape, D):
     model = MDN(K, **TINY)
     assert model.fit(X, y) is model
     assert model.n_features_in_ == (1 if X.ndim == 1 else 2) and model.n_targets_ == D
-    for out in (model.predict(X), model.predict_variance(X), model.predict_mode(X)):
-        assert type(out) is np.ndarray and out.shape == (N, D) and np.isfinite(out).all()
+    # a 1-D y gives results without the target axis, as in scikit-learn; (N, 1) keeps it
+    t = () if y_shape == "(N,)" else (D,)
+    expected = {"predict": (N, *t), "predict_variance": (N, *t), "predict_mode": (N, *t),
+                "predict_covariance": (N, *t, *t)}
+    for method, shape in expected.items():
+        out = getattr(model, method)(X)
+        assert type(out) is np.ndarray and out.shape == shape, method
+        assert out.dtype == np.float64 and np.isfinite(out).all(), method
     assert (model.predict_variance(X) > 0).all()
     mix = model.predict_mixture(X)
     assert isinstance(mix, mdnlite.MixtureParameters) and mix._fields == ("weights", "means",
                                                                           "scales")
-    assert all(type(a) is np.ndarray for a in mix)
+    assert all(type(a) is np.ndarray and a.dtype == np.float64 for a in mix)
+    # the mixture keeps its target axis whatever y was: it feeds mdnlite.mixture directly
     assert mix.weights.shape == (N, K) and mix.means.shape == mix.scales.shape == (N, K, D)
     np.testing.assert_allclose(mix.weights.sum(axis=1), 1.0, rtol=1e-5)
     assert (mix.weights >= 0).all() and (mix.scales > 0).all()
@@ -155,9 +162,11 @@ def test_mdn_output_shapes(x_shape, y_shape, D):
     assert type(log_p) is np.ndarray and log_p.shape == (N,) and np.isfinite(log_p).all()
     score = model.score(X, y)
     assert type(score) is float and score == pytest.approx(float(log_p.mean()), rel=1e-6)
-    assert model.sample(X).shape == (N, 1, D)
+    assert model.sample(X).shape == (N, 1, *t)
     draws = model.sample(X, n_samples=4, random_state=0)
-    assert type(draws) is np.ndarray and draws.shape == (N, 4, D) and np.isfinite(draws).all()
+    assert type(draws) is np.ndarray and draws.shape == (N, 4, *t) and np.isfinite(draws).all()
+    # the residual of a 1-D y is 1-D: no silent (N, N) broadcast
+    assert (model.predict(X) - y).shape == y.shape
 
 
 @pytest.mark.parametrize("covariance", ["isotropic", "diagonal"])
@@ -189,8 +198,8 @@ def test_predictions_agree_with_the_mixture(covariance, scale_activation):
 def test_dtype_and_input_forms():
     X, y = make_data(60, d_in=1)
     ref = MDN(2, **TINY).fit(X, y)
-    assert ref.predict(X).dtype == np.float32 and ref.get_weights().dtype == np.float32
-    from_lists = MDN(2, **TINY).fit(X.tolist(), y[:, 0].tolist())
+    assert ref.get_weights().dtype == np.float32  # it computes in float32 by default
+    from_lists = MDN(2, **TINY).fit(X.tolist(), y.tolist())
     from_1d = MDN(2, **TINY).fit(X[:, 0], y)
     for other in (from_lists, from_1d):
         np.testing.assert_array_equal(other.get_weights(), ref.get_weights())
@@ -204,6 +213,35 @@ def test_dtype_and_input_forms():
     assert type(r.predict(X.tolist())) is np.ndarray and type(r.score(X, y)) is float
 
 
+RESULTS = ["predict", "predict_variance", "predict_covariance", "predict_mode", "sample",
+           "predict_mixture", "score_samples"]
+
+
+def _results(model, X, y):
+    out = {m: getattr(model, m)(X) for m in RESULTS if m != "score_samples"}
+    out["score_samples"] = model.score_samples(X, y)
+    return out
+
+
+@pytest.mark.parametrize("cls", [MDN, Regressor])
+@pytest.mark.parametrize("compute", ["float32", "float64"])
+def test_results_take_the_dtype_of_the_inputs(cls, compute):
+    """The dtype policy: a model computes in its ``dtype``; its results are float32 for
+    float32 X and float64 for anything else (float64, integers, lists)."""
+    X, y = make_data(60, d_in=1)
+    model = cls(**dict(TINY, dtype=compute)).fit(X, y)
+    for inputs, dtype in ((X, np.float64), (X.astype(np.float32), np.float32),
+                          (np.round(10 * X).astype(np.int64), np.float64),
+                          (X.tolist(), np.float64)):
+        for method, value in _results(model, inputs, y).items():
+            arrays = value if method == "predict_mixture" else [value]
+            assert all(a.dtype == dtype for a in arrays), (method, inputs.__class__, dtype)
+    # a float32 model gives the same numbers whatever X's dtype, to float32 rounding (the
+    # standardisation of float64 X is computed in float64 first)
+    np.testing.assert_allclose(model.predict(X), model.predict(X.astype(np.float32)),
+                               rtol=1e-6 if compute == "float32" else 1e-7, atol=1e-7)
+
+
 def test_regressor_output_shapes():
     N = 40
     X, y = make_data(N, d=3)
@@ -213,7 +251,9 @@ def test_regressor_output_shapes():
     assert model.noise_variance_.shape == (3,) and (model.noise_variance_ > 0).all()
     assert model.score_samples(X, y).shape == (N,)
     one = Regressor(**TINY).fit(X[:, 0], y[:, 0])
-    assert one.predict(X[:, 0]).shape == (N, 1)
+    assert one.predict(X[:, 0]).shape == (N,) and one.predict_variance(X[:, 0]).shape == (N,)
+    column = Regressor(**TINY).fit(X[:, 0], y[:, :1])
+    assert column.predict(X[:, 0]).shape == (N, 1)
     assert one.score_samples(X[:, 0], y[:, 0]).shape == (N,)
 
 
@@ -565,7 +605,7 @@ def test_regressor_learns_the_conditional_mean_and_the_noise_variance():
     model = Regressor(hidden_sizes=(16,), learning_rate=0.02, max_epochs=300, batch_size=50,
                       random_state=0).fit(x, y)
     grid = np.linspace(-1.4, 1.4, 50)
-    error = model.predict(grid)[:, 0] - np.sin(2 * grid)
+    error = model.predict(grid) - np.sin(2 * grid)  # (50,): y was 1-D
     assert np.sqrt(np.mean(error ** 2)) < 0.06  # sin(2x) itself has an RMS of about 0.7
     assert model.noise_variance_[0] == pytest.approx(0.01, rel=0.3)
 
@@ -751,16 +791,17 @@ def test_the_regressor_has_the_whole_prediction_interface():
     x, y = _tiny_data()
     model = Regressor(hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
     weights, means, scales = model.predict_mixture(x[:4])
-    assert weights.dtype == means.dtype == scales.dtype == np.float32
+    assert weights.dtype == means.dtype == scales.dtype == np.float64  # x is float64
+    assert means.shape == scales.shape == (4, 1, 1)
     np.testing.assert_array_equal(model.predict_mode(x[:4]), model.predict(x[:4]))
     cov = model.predict_covariance(x[:4])
-    assert cov.shape == (4, 1, 1)
-    np.testing.assert_allclose(cov[:, 0, 0], model.predict_variance(x[:4])[:, 0], rtol=1e-6)
+    assert cov.shape == (4,)  # y was 1-D: the covariance of a scalar is its variance
+    np.testing.assert_allclose(cov, model.predict_variance(x[:4]), rtol=1e-6)
     draws = model.sample(x[:4], n_samples=20000, random_state=0)
-    assert draws.shape == (4, 20000, 1)
+    assert draws.shape == (4, 20000)
     np.testing.assert_allclose(draws.mean(axis=1), model.predict(x[:4]), atol=0.02)
-    np.testing.assert_array_equal(model.sample(x[:4], 3, sigma_temperature=0)[:, :, 0],
-                                  np.repeat(model.predict(x[:4]), 3, axis=1))
+    np.testing.assert_array_equal(model.sample(x[:4], 3, sigma_temperature=0),
+                                  np.repeat(model.predict(x[:4])[:, None], 3, axis=1))
 
 
 def test_sampling_arguments_are_named():

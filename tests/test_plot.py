@@ -166,10 +166,10 @@ def test_three_panels_from_arrays(fitted, shape):
     x, t, _, ls = fitted
     samples = np.random.default_rng(2).normal(size=shape)
     predictions = np.asarray(ls.predict(x))
-    fig = plot.three_panels(x, t, predictions[:, 0], samples)
+    fig = plot.three_panels(x, t, predictions, samples)
     assert [ax.get_title() for ax in fig.axes] == ["ground truth", "least squares", "MDN samples"]
     assert len(fig.axes[2].collections[0].get_offsets()) == samples.size
-    np.testing.assert_allclose(fig.axes[1].collections[0].get_offsets()[:, 1], predictions[:, 0])
+    np.testing.assert_allclose(fig.axes[1].collections[0].get_offsets()[:, 1], predictions)
 
 
 def test_three_panels_from_models_into_given_axes(fitted):
@@ -193,9 +193,9 @@ def test_density_heatmap(fitted, kind):
     image = ax.collections[0].get_array().reshape(40, 30)
     np.testing.assert_allclose(image, plot.conditional_density(mdn, xg, y_grid).T)
     mode, mean = ax.get_lines()
-    np.testing.assert_allclose(mode.get_ydata(), np.asarray(mdn.predict_mode(xg))[:, 0],
+    np.testing.assert_allclose(mode.get_ydata(), np.asarray(mdn.predict_mode(xg)),
                                rtol=1e-6)
-    np.testing.assert_allclose(mean.get_ydata(), np.asarray(mdn.predict(xg))[:, 0], rtol=1e-5,
+    np.testing.assert_allclose(mean.get_ydata(), np.asarray(mdn.predict(xg)), rtol=1e-5,
                                atol=1e-6)
     assert [len(c.get_offsets()) for c in ax.collections[1:]] == [N, 60]
     assert [text.get_text() for text in ax.get_legend().get_texts()] == [
@@ -278,7 +278,7 @@ def test_sample_grid_at_zero_temperatures_draws_the_approximate_mode(fitted):
     fig, axes = plt.subplots(1, 2)
     assert plot.sample_grid(mdn, x, temperatures=(0,), sigma_temperatures=(0, 1), axes=axes,
                             random_state=0) is fig
-    mode = np.asarray(mdn.predict_mode(x))[:, 0]
+    mode = np.asarray(mdn.predict_mode(x))
     np.testing.assert_allclose(axes[0].collections[0].get_offsets()[:, 1], mode, rtol=1e-6)
     assert not np.allclose(axes[1].collections[0].get_offsets()[:, 1], mode)
 
