@@ -19,7 +19,7 @@ __all__ = ["ConditionalGaussianMixture", "check_columns"]
 class ConditionalGaussianMixture(MixturePredictions):
     """The conditional p(y | x) of p(x, y) = Σ_k π_k N((x, y) | μ_k, Σ_k).
 
-    Each component conditions in closed form, and the weights become posteriors given x:
+    Each component conditions in closed form, and the weights become posteriors given x::
 
         π_k(x)  ∝ π_k N(x | μ_x,k, Σ_xx,k)                 (renormalised by log-softmax)
         μ_k(x)  = μ_y,k + A_k (x - μ_x,k),    A_k = Σ_yx,k Σ_xx,k⁻¹
@@ -27,7 +27,7 @@ class ConditionalGaussianMixture(MixturePredictions):
 
     Nothing is inverted. With the joint covariance reordered inputs first and factored,
     Σ_k = L_k L_kᵀ with blocks L_xx (top left), B (bottom left) and L_yy (bottom right), one
-    has Σ_xx = L_xx L_xxᵀ, Σ_yx = B L_xxᵀ and Σ_yy = B Bᵀ + L_yy L_yyᵀ, so that
+    has Σ_xx = L_xx L_xxᵀ, Σ_yx = B L_xxᵀ and Σ_yy = B Bᵀ + L_yy L_yyᵀ, so that::
 
         A_k = B_k L_xx,k⁻¹            (a back substitution: L_xxᵀ A_kᵀ = B_kᵀ)
         Σ_y|x,k = L_yy,k L_yy,kᵀ      (L_yy is the conditional Cholesky factor, with no
@@ -86,7 +86,7 @@ class ConditionalGaussianMixture(MixturePredictions):
 
     def _inputs(self, X):
         return check_array(X, "X", xp=self._xp, dtype=self.target_means_.dtype,
-                           n_features=self.n_features_in_)
+                           n_features=self.n_features_in_, owner=type(self).__name__)
 
     def _mixture(self, X):
         """The conditional mixture for checked inputs X (N, Dx), on the model's device."""
@@ -107,7 +107,8 @@ class ConditionalGaussianMixture(MixturePredictions):
 
     def _pair(self, X, y):
         return check_pair(X, y, xp=self._xp, dtype=self.target_means_.dtype,
-                          n_features=self.n_features_in_, n_targets=self.n_targets_)
+                          n_features=self.n_features_in_, n_targets=self.n_targets_,
+                          owner=type(self).__name__)
 
 
 def check_columns(inputs, targets, F):

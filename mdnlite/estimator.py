@@ -5,8 +5,9 @@ and trains it in minibatches; learned state ends in ``_``. Subclasses say which 
 top of the network (``_make_loss``) and what to predict from its raw outputs.
 """
 
+import functools
 import math
-import time
+import sys
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from .layers import make_activation
 from .network import mlp
 from .optim import make_optimizer
 from .params import Params
+from .progress import check_verbose, progress
 from .scaling import Standardizer
 from .training import EVAL_BATCH, NonFiniteLossError
 from .validation import (
@@ -70,7 +72,26 @@ WEIGHT_DECAY_SCALE = 3.0
 
 
 class NotFittedError(ValueError, AttributeError):
-    """A method that needs a fitted model was called before ``fit``."""
+    """A method that needs a fitted model was called before ``fit``.
+
+    When scikit-learn is loaded, the error raised is also an instance of scikit-learn's
+    ``NotFittedError`` (see ``not_fitted``), so either ``except`` clause catches it.
+    """
+
+
+def not_fitted(model):
+    """The error for a method of ``model`` called before ``fit``: an mdnlite
+    ``NotFittedError``, which is also scikit-learn's if scikit-learn has been imported."""
+    message = f"this {type(model).__name__} is not fitted yet: call fit first"
+    theirs = getattr(sys.modules.get("sklearn.exceptions"), "NotFittedError", None)
+    if theirs is None:
+        return NotFittedError(message)
+    return _with_sklearn_error(theirs)(message)
+
+
+@functools.lru_cache(maxsize=None)
+def _with_sklearn_error(theirs):
+    return type("NotFittedError", (NotFittedError, theirs), {"__module__": __name__})
 
 
 class NetworkEstimator(Params):
@@ -83,7 +104,11 @@ class NetworkEstimator(Params):
     activation : str
         Hidden activation: "tanh", "relu", "sigmoid", "softplus", "elu" or "identity".
     optimizer : {"adam", "rmsprop", "sgd"}
+        The update rule: ``optim.Adam``, ``optim.RMSProp`` or ``optim.SGD`` (no momentum),
+        its other hyperparameters at their defaults (see ``optim``).
     learning_rate : float > 0
+        The optimizer's step size: that of the first epoch, which ``learning_rate_schedule``
+        and callbacks may lower.
     weight_decay : float >= 0 or "auto"
         L2 penalty on all parameters (see ``optim.Optimizer``). "auto" is
         ``auto_weight_decay(N)`` = 3 / N for N training samples: a fixed Gaussian prior on
@@ -118,13 +143,21 @@ class NetworkEstimator(Params):
         defaults to "auto"; the ``Regressor`` to 0 (noise on x would blur the fitted mean,
         and on y it only slows least squares down).
     backend : {"numpy", "cupy", "auto"}
+        Where the network lives and computes: NumPy on the CPU, CuPy on a CUDA device, or
+        "auto", CuPy when it imports and sees a device and NumPy otherwise. Predictions come
+        back on that device.
     dtype : {"float32", "float64"}
+        The precision of the weights and of the network's arithmetic. Results are float32
+        for float32 X and float64 otherwise, whatever the network computes in.
     random_state : None or int
         Seeds the initial weights, the shuffling and the validation split.
     warm_start : bool
         If True, ``fit`` on a fitted model continues from its weights and optimizer state.
-    verbose : int
-        0 silent, 1 a progress line about 20 times per fit, 2 a line per epoch.
+    verbose : {"auto", 0, 1, 2}
+        Progress of a fit on standard error (see ``progress``): "auto" a progress bar
+        (tqdm's when installed) on a terminal and nothing elsewhere; 0 nothing; 1 the bar on a
+        terminal and a plain line about 20 times per fit elsewhere; 2 a plain line every
+        epoch.
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -136,7 +169,7 @@ class NetworkEstimator(Params):
                  clip_norm=None, max_epochs="auto", batch_size=256,
                  learning_rate_schedule="cosine", standardize=True, input_noise=0.0,
                  target_noise=0.0, backend="numpy", dtype="float32", random_state=None,
-                 warm_start=False, verbose=0):
+                 warm_start=False, verbose="auto"):
         self.hidden_sizes = hidden_sizes
         self.activation = activation
         self.optimizer = optimizer
@@ -186,7 +219,7 @@ class NetworkEstimator(Params):
             if not 0 <= check_number(value, name) < math.inf:
                 raise ValueError(f"{name} must be 'auto' or a finite number >= 0, got "
                                  f"{value!r}")
-        check_positive_int(self.verbose, "verbose", minimum=0)
+        check_verbose(self.verbose)
         check_random_state(self.random_state)
         self._hidden = tuple(int(w) for w in sizes)
         return get_xp(self.backend), resolve_dtype(self.dtype)
@@ -229,7 +262,10 @@ class NetworkEstimator(Params):
 
     def _check_fitted(self):
         if not hasattr(self, "network_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit first")
+            raise not_fitted(self)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "network_")
 
     # --- training ------------------------------------------------------------------------------
 
@@ -244,7 +280,7 @@ class NetworkEstimator(Params):
         validation_split : float in [0, 1)
             Otherwise, this fraction of (X, y), drawn at random, is held out instead.
         callbacks : sequence of ``callbacks.Callback``
-        verbose : int, optional
+        verbose : {"auto", 0, 1, 2}, optional
             Overrides the constructor's ``verbose`` for this call.
 
         Raises
@@ -264,7 +300,7 @@ class NetworkEstimator(Params):
             xp, dtype, scaler = self._xp, self.network_.flat_params.dtype, self.standardizer_
         else:
             layout = _data_layout(X, y)
-            X, y = check_pair(X, y, xp=xp, dtype=None)
+            X, y = check_pair(X, y, xp=xp, dtype=None, owner=type(self).__name__)
             scaler = (Standardizer.fit(X, y) if self.standardize
                       else Standardizer.identity(X.shape[1], y.shape[1]))
         data = training.pack(X, y, xp, dtype, scaler)
@@ -273,15 +309,14 @@ class NetworkEstimator(Params):
                 raise ValueError("validation_data must be a pair (X_val, y_val)")
             X_val, y_val = check_pair(*validation_data, xp=xp, dtype=None,
                                       n_features=X.shape[1], n_targets=y.shape[1],
-                                      names=("X_val", "y_val"))
+                                      names=("X_val", "y_val"), owner=type(self).__name__)
             val = training.pack(X_val, y_val, xp, dtype, scaler, names=("X_val", "y_val"))
         n_val = int(round(split * X.shape[0]))
         if split and not 1 <= n_val < X.shape[0]:
             raise ValueError(f"validation_split={split} leaves no training or no validation "
                              f"samples out of {X.shape[0]}")
         callbacks = _check_callbacks(callbacks, validation=validation_data is not None or split)
-        verbose = check_positive_int(self.verbose if verbose is None else verbose, "verbose",
-                                     minimum=0)
+        verbose = check_verbose(self.verbose if verbose is None else verbose)
         if not continuing:
             self._initialise(X.shape[1], y.shape[1], xp, dtype, scaler, layout)
         del X, y  # only the packed copy is used from here on
@@ -300,13 +335,14 @@ class NetworkEstimator(Params):
         base_rate = self.learning_rate if schedule else None
         for cb in callbacks:
             cb.on_train_begin(self)
-        start = time.perf_counter()
+        display = progress(verbose, n_epochs)
         try:
             for epoch in range(n_epochs):
                 if schedule:
                     self.optimizer_.learning_rate = base_rate * _cosine(epoch, n_epochs)
                 logs = self._train_epoch(data, rows, val, noise)
-                training.report(verbose, epoch, n_epochs, logs, start)
+                if display is not None:
+                    display.update(epoch, logs, self.learning_rate_curve_[-1])
                 stop = [cb.on_epoch_end(self, epoch, logs) for cb in callbacks]
                 if schedule:  # a callback's change of the rate scales the rest of the schedule
                     base_rate = self.optimizer_.learning_rate / _cosine(epoch, n_epochs)
@@ -315,6 +351,8 @@ class NetworkEstimator(Params):
             for cb in callbacks:
                 cb.on_train_end(self)
         finally:  # also after a NonFiniteLossError: the kept weights get their fitted state
+            if display is not None:
+                display.close()
             self._after_fit(*self._unpack(data))
         return self
 
@@ -332,7 +370,7 @@ class NetworkEstimator(Params):
         else:
             xp, dtype = self._check_params()
             layout = _data_layout(X, y)
-            X, y = check_pair(X, y, xp=xp, dtype=None)
+            X, y = check_pair(X, y, xp=xp, dtype=None, owner=type(self).__name__)
             scaler = (Standardizer.fit(X, y) if self.standardize
                       else Standardizer.identity(X.shape[1], y.shape[1]))
             data = training.pack(X, y, xp, dtype, scaler)
@@ -464,14 +502,15 @@ class NetworkEstimator(Params):
         self._check_fitted()
         check_feature_names(self, X)
         return check_pair(X, y, xp=self._xp, dtype=None, n_features=self.n_features_in_,
-                          n_targets=self.n_targets_)
+                          n_targets=self.n_targets_, owner=type(self).__name__)
 
     def _inputs(self, X):
         """Check X for a fitted model; return it standardised, on the model's device and in
         its dtype."""
         self._check_fitted()
         check_feature_names(self, X)
-        X = check_array(X, "X", xp=self._xp, dtype=None, n_features=self.n_features_in_)
+        X = check_array(X, "X", xp=self._xp, dtype=None, n_features=self.n_features_in_,
+                        owner=type(self).__name__)
         return self.standardizer_.inputs(X, self.network_.flat_params.dtype)
 
     def _pair(self, X, y):
@@ -507,7 +546,7 @@ class NetworkEstimator(Params):
 
 def _data_layout(X, y):
     """(1 for a 1-D y else 2, the column names of a DataFrame X or None), before checks."""
-    ndim = y.ndim if hasattr(y, "ndim") else np.ndim(y)  # no host copy of a device y
+    ndim = y.ndim if hasattr(y, "ndim") else np.asarray(y).ndim  # no host copy of device y
     return (1 if ndim == 1 else 2), feature_names(X)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from . import io, mixture
 from .backend import array_module, get_xp, resolve_dtype, softmax_parts
 from .conditional import ConditionalGaussianMixture, check_columns
-from .estimator import NotFittedError
+from .estimator import not_fitted
 from .kmeans import kmeans
 from .params import Params
 from .validation import check_array, check_number, check_positive_int, check_random_state
@@ -89,6 +89,23 @@ class GaussianMixture(Params):
                 mean log-likelihood = (1/N) Σ_n logsumexp_k(log π_k + log N(z_n | μ_k, Σ_k))
         M-step: π_k = N_k / N,  μ_k = Σ_n γ_nk z_n / N_k,
                 Σ_k = Σ_n γ_nk (z_n - μ_k)(z_n - μ_k)ᵀ / N_k + reg_covar I
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mdnlite
+    >>> from mdnlite import datasets
+    >>> t, x = datasets.inverse_sine(500, direction="inverse", random_state=0)
+    >>> gmm = mdnlite.GaussianMixture(5, random_state=0).fit(np.column_stack([t, x]))
+    >>> gmm.means_.shape                      # K = 5 components of p(t, x), F = 2
+    (5, 2)
+    >>> given_t = gmm.condition(inputs=[0])    # p(x | t): the MDN's prediction interface
+    >>> weights, means, scales = given_t.predict_mixture(t[:3])
+    >>> weights.shape, means.shape
+    ((3, 5), (3, 5, 1))
+    >>> score = given_t.score(t, x)           # mean log p(x | t) in nats
+    >>> isinstance(score, float)
+    True
     """
 
     def __init__(self, n_components=1, *, covariance="full", reg_covar=1e-6, n_init=1,
@@ -122,12 +139,19 @@ class GaussianMixture(Params):
 
     def _check_fitted(self):
         if not hasattr(self, "means_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit first")
+            raise not_fitted(self)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "means_")
 
     # --- fitting ---------------------------------------------------------------------------------
 
-    def fit(self, data):
-        """Fit the mixture to joint samples ``data`` (N, F), or (N,) for F = 1; returns self.
+    _estimator_type = "density_estimator"
+
+    def fit(self, X, y=None):
+        """Fit the mixture to joint samples ``X`` (N, F), or (N,) for F = 1; returns self.
+
+        ``y`` is ignored (scikit-learn's pipelines and searches pass one).
 
         Raises
         ------
@@ -136,10 +160,10 @@ class GaussianMixture(Params):
             singular (raise ``reg_covar``). A refused fit leaves a fitted model as it was.
         """
         xp, dtype = self._check_params()
-        data = check_array(data, "data", xp=xp, dtype=dtype)
+        data = check_array(X, "X", xp=xp, dtype=dtype)
         N, K = data.shape[0], int(self.n_components)
         if N < K:
-            raise ValueError(f"more components than samples: n_components={K} but data has "
+            raise ValueError(f"more components than samples: n_components={K} but X has "
                              f"{N} samples")
         rng = check_random_state(self.random_state)
         # a standard deviation within a few ulps of the largest coordinate is rounding noise
@@ -223,19 +247,20 @@ class GaussianMixture(Params):
 
     # --- the joint density -------------------------------------------------------------------
 
-    def _data(self, data):
+    def _data(self, X):
         self._check_fitted()
-        return check_array(data, "data", xp=array_module(self.means_), dtype=self.means_.dtype,
-                           n_features=self.n_features_in_)
+        return check_array(X, "X", xp=array_module(self.means_), dtype=self.means_.dtype,
+                           n_features=self.n_features_in_, owner=type(self).__name__)
 
-    def score_samples(self, data):
+    def score_samples(self, X):
         """log p(z) for each joint sample, (N,), in nats."""
-        return mixture.log_prob(self._data(data), self._log_weights[None], self.means_[None],
+        return mixture.log_prob(self._data(X), self._log_weights[None], self.means_[None],
                                 self._scales[None])
 
-    def score(self, data):
-        """Mean log p(z) over the samples (higher is better), as a float."""
-        return float(self.score_samples(data).mean())
+    def score(self, X, y=None):
+        """Mean log p(z) over the samples, as a float: a log-likelihood, so higher is better
+        (what scikit-learn's model selection maximises by default). ``y`` is ignored."""
+        return float(self.score_samples(X).mean())
 
     def n_parameters(self):
         """Free parameters: K - 1 weights, K F means, and K F (F + 1) / 2 (full) or K F
@@ -245,14 +270,14 @@ class GaussianMixture(Params):
         per_covariance = F * (F + 1) // 2 if self._covariance == "full" else F
         return K - 1 + K * F + K * per_covariance
 
-    def aic(self, data):
-        """Akaike information criterion -2 log L + 2 p on ``data`` (lower is better)."""
-        log_lik = float(self.score_samples(data).sum())
+    def aic(self, X):
+        """Akaike information criterion -2 log L + 2 p on ``X`` (lower is better)."""
+        log_lik = float(self.score_samples(X).sum())
         return -2 * log_lik + 2 * self.n_parameters()
 
-    def bic(self, data):
-        """Bayesian information criterion -2 log L + p log N on ``data`` (lower is better)."""
-        scores = self.score_samples(data)
+    def bic(self, X):
+        """Bayesian information criterion -2 log L + p log N on ``X`` (lower is better)."""
+        scores = self.score_samples(X)
         return -2 * float(scores.sum()) + self.n_parameters() * math.log(scores.shape[0])
 
     def sample(self, n_samples=1, random_state=None):

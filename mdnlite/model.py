@@ -66,7 +66,7 @@ class MDN(MixturePredictions, NetworkEstimator):
                  optimizer="adam", learning_rate=3e-3, weight_decay="auto", clip_norm=None,
                  max_epochs="auto", batch_size=256, learning_rate_schedule="cosine",
                  standardize=True, input_noise="auto", target_noise="auto", backend="numpy",
-                 dtype="float32", random_state=None, warm_start=False, verbose=0):
+                 dtype="float32", random_state=None, warm_start=False, verbose="auto"):
         super().__init__(hidden_sizes=hidden_sizes, activation=activation, optimizer=optimizer,
                          learning_rate=learning_rate, weight_decay=weight_decay,
                          clip_norm=clip_norm, max_epochs=max_epochs, batch_size=batch_size,

@@ -17,11 +17,16 @@ __all__ = ["MixturePredictions", "MixtureParameters", "result_dtype"]
 MixtureParameters = namedtuple("MixtureParameters", ["weights", "means", "scales"])
 MixtureParameters.__doc__ = """Host (NumPy) arrays describing p(y | x) for N inputs.
 
-weights : (N, K) mixture weights, each row summing to 1
-means : (N, K, D) component means
-scales : (N, K, D) component standard deviations per dimension (an isotropic head repeats
-    its one scale over the D dimensions), or (N, K, D, D) the lower-triangular Cholesky
-    factors L of the covariances Σ = L Lᵀ (covariance="full", conditioned mixtures)
+Attributes
+----------
+weights : array (N, K)
+    Mixture weights, each row summing to 1.
+means : array (N, K, D)
+    Component means.
+scales : array (N, K, D) or (N, K, D, D)
+    Component standard deviations per dimension (an isotropic head repeats its one scale
+    over the D dimensions), or the lower-triangular Cholesky factors L of the covariances
+    Σ = L Lᵀ (covariance="full", conditioned mixtures).
 """
 
 

@@ -6,14 +6,12 @@ finite, the weights and optimizer state of the epoch's start come back before th
 """
 
 import math
-import sys
-import time
 
 import numpy as np
 
 from .backend import array_module
 
-__all__ = ["NonFiniteLossError", "EVAL_BATCH", "pack", "run_epoch", "mean_loss", "report"]
+__all__ = ["NonFiniteLossError", "EVAL_BATCH", "pack", "run_epoch", "mean_loss"]
 
 EVAL_BATCH = 65536  # rows per forward pass outside training: bounds memory on large inputs
 
@@ -98,19 +96,6 @@ def mean_loss(net, head, X, y):
         loss, _ = head.nll_forward(net.predict(X[start:stop]), y[start:stop])
         total += float(loss) * X[start:stop].shape[0]
     return total / X.shape[0]
-
-
-def report(verbose, epoch, max_epochs, logs, start):
-    """A progress line on stderr: every epoch (verbose >= 2) or about 20 times per fit."""
-    if not verbose:
-        return
-    every = 1 if verbose >= 2 else max(1, max_epochs // 20)
-    if (epoch + 1) % every and epoch + 1 != max_epochs:
-        return
-    parts = [f"epoch {epoch + 1}/{max_epochs}"]
-    parts += [f"{k} {v:.4f}" for k, v in logs.items()]
-    parts.append(f"{time.perf_counter() - start:.1f}s")
-    print("  ".join(parts), file=sys.stderr, flush=True)
 
 
 def _snapshot(net, optimizer):

@@ -15,7 +15,7 @@ __all__ = ["check_array", "check_pair", "check_positive_int", "check_fraction", 
            "check_random_state", "feature_names", "check_feature_names"]
 
 
-def check_array(a, name, *, xp, dtype, n_features=None):
+def check_array(a, name, *, xp, dtype, n_features=None, owner="the model"):
     """Validate one data argument and return it as an (N, F) array of ``dtype`` on ``xp``.
 
     Parameters
@@ -30,6 +30,8 @@ def check_array(a, name, *, xp, dtype, n_features=None):
         None keeps the data's own numeric dtype (no conversion copy).
     n_features : int, optional
         The number of columns the model was fitted with.
+    owner : str
+        Who expects them, for the error message (the estimator's class name).
 
     Raises
     ------
@@ -74,8 +76,9 @@ def check_array(a, name, *, xp, dtype, n_features=None):
         raise ValueError(f"Found array with 0 feature(s) (shape={a.shape}) while a minimum "
                          f"of 1 is required: {name} has no features")
     if n_features is not None and a.shape[1] != n_features:
-        raise ValueError(f"{name} has {a.shape[1]} features, but the model was fitted with "
-                         f"{n_features}")
+        raise ValueError(f"{name} has {a.shape[1]} features, but {owner} is expecting "
+                         f"{n_features} features as input. Reshape your data if {name} holds "
+                         f"one sample a row: a 1-D {name} is read as one feature")
     a = xp.asarray(a)
     if kind == "f" and not bool(xp.isfinite(a).all()):
         bad = int((~xp.isfinite(a)).any(axis=1).sum())
@@ -88,14 +91,17 @@ def check_array(a, name, *, xp, dtype, n_features=None):
     return a
 
 
-def check_pair(X, y, *, xp, dtype, n_features=None, n_targets=None, names=("X", "y")):
+def check_pair(X, y, *, xp, dtype, n_features=None, n_targets=None, names=("X", "y"),
+               owner="the model"):
     """Validate inputs and targets together: both as ``check_array``, with equal lengths."""
     x_name, y_name = names
-    X = check_array(X, x_name, xp=xp, dtype=dtype, n_features=n_features)
+    if y is None:
+        raise ValueError(f"{owner} requires y to be passed, but the target y is None")
+    X = check_array(X, x_name, xp=xp, dtype=dtype, n_features=n_features, owner=owner)
     y = check_array(y, y_name, xp=xp, dtype=dtype)
     if n_targets is not None and y.shape[1] != n_targets:
-        raise ValueError(f"{y_name} has {y.shape[1]} target dimensions, but the model was "
-                         f"fitted with {n_targets}")
+        raise ValueError(f"{y_name} has {y.shape[1]} target dimensions, but {owner} is "
+                         f"expecting {n_targets}")
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"{x_name} and {y_name} must have the same number of samples, got "
                          f"{X.shape[0]} and {y.shape[0]}")

@@ -258,10 +258,10 @@ def test_bad_validation_data(fitted):
         MDN(2, **TINY).fit(X, y, validation_data=(X,))
     with pytest.raises(ValueError, match="validation_data must be a pair"):
         MDN(2, **TINY).fit(X, y, validation_data=(X, y, y))
-    with pytest.raises(ValueError, match="X_val has 3 features, but the model was fitted with 2"):
+    with pytest.raises(ValueError, match="X_val has 3 features, but MDN is expecting 2 features"):
         MDN(2, **TINY).fit(X, y, validation_data=(np.ones((5, 3)), np.ones(5)))
-    with pytest.raises(ValueError, match="y_val has 2 target dimensions, but the model was fitted "
-                                         "with 1"):
+    with pytest.raises(ValueError, match="y_val has 2 target dimensions, but Regressor is "
+                                         "expecting 1"):
         Regressor(**TINY).fit(X, y, validation_data=(X, np.ones((60, 2))))
 
 
@@ -309,13 +309,16 @@ def test_methods_before_fit(model, method, args, tmp_path):
 def test_other_number_of_features(fitted, model):
     est = fitted[model]
     X3, y = np.ones((5, 3)), np.ones(5)
-    message = "X has 3 features, but the model was fitted with 2"
+    message = f"^X has 3 features, but {model} is expecting 2 features as input"
     methods = ["predict"] + (["predict_variance", "predict_mode", "predict_mixture", "sample"]
                              if model == "MDN" else [])
     for method in methods:
         with pytest.raises(ValueError, match=message):
             getattr(est, method)(X3)
-    with pytest.raises(ValueError, match="X has 1 features, but the model was fitted with 2"):
+    # scikit-learn's wording (its check_estimator matches it), with the reason
+    with pytest.raises(ValueError, match=f"^X has 1 features, but {model} is expecting 2 "
+                                         "features as input. Reshape your data if X holds one "
+                                         "sample a row: a 1-D X is read as one feature"):
         est.predict(np.ones(5))
     for method in ("score", "score_samples", "partial_fit"):
         with pytest.raises(ValueError, match=message):
@@ -329,7 +332,7 @@ def test_other_number_of_features(fitted, model):
 def test_other_number_of_target_dimensions(fitted, model):
     est = fitted[model]
     X, y2 = np.ones((5, 2)), np.ones((5, 2))
-    message = "y has 2 target dimensions, but the model was fitted with 1"
+    message = f"^y has 2 target dimensions, but {model} is expecting 1"
     for method in ("score", "score_samples", "partial_fit"):
         with pytest.raises(ValueError, match=message):
             getattr(est, method)(X, y2)

@@ -771,7 +771,7 @@ def test_a_fit_refused_for_its_callbacks_leaves_the_model_alone():
         model.fit(x, y, callbacks=[EarlyStopping()])
     with pytest.raises(TypeError, match="callbacks must be mdnlite.Callback"):
         model.fit(x, y, callbacks=["stop"])
-    with pytest.raises(TypeError, match="verbose must be an integer"):
+    with pytest.raises(ValueError, match="verbose must be 'auto', 0, 1 or 2, got 'yes'"):
         model.fit(x, y, verbose="yes")
     assert model.n_epochs_ == 3
     np.testing.assert_array_equal(model.get_weights(), weights)

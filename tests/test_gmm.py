@@ -309,7 +309,7 @@ def test_bic_picks_the_true_number_of_components(covariance):
 
 def test_more_components_than_samples():
     with pytest.raises(ValueError, match="more components than samples: n_components=5 but "
-                                         "data has 4 samples"):
+                                         "X has 4 samples"):
         GaussianMixture(5).fit(np.arange(8.0).reshape(4, 2))
 
 
@@ -317,10 +317,10 @@ def test_more_components_than_samples():
 def test_nan_and_inf_are_refused(value):
     data = draw(50, 0)
     data[7, 0] = value
-    with pytest.raises(ValueError, match="^data contains NaN or infinity"):
+    with pytest.raises(ValueError, match="^X contains NaN or infinity"):
         GaussianMixture(2).fit(data)
     gmm = GaussianMixture(2, random_state=0).fit(draw(50, 0))
-    with pytest.raises(ValueError, match="^data contains NaN or infinity"):
+    with pytest.raises(ValueError, match="^X contains NaN or infinity"):
         gmm.score_samples(data)
     with pytest.raises(ValueError, match="^X contains NaN or infinity"):
         gmm.condition([0]).predict(data[:, :1])
@@ -422,14 +422,15 @@ def fitted():
 
 
 def test_wrong_number_of_features(fitted):
-    with pytest.raises(ValueError, match="data has 3 features, but the model was fitted "
-                                         "with 2"):
+    with pytest.raises(ValueError, match="^X has 3 features, but GaussianMixture is "
+                                         "expecting 2 features as input"):
         fitted.score(np.ones((4, 3)))
     cond = fitted.condition([1])
-    with pytest.raises(ValueError, match="X has 2 features, but the model was fitted with 1"):
+    with pytest.raises(ValueError, match="^X has 2 features, but ConditionalGaussianMixture "
+                                         "is expecting 1 features as input"):
         cond.predict(np.ones((4, 2)))
-    with pytest.raises(ValueError, match="y has 2 target dimensions, but the model was fitted "
-                                         "with 1"):
+    with pytest.raises(ValueError, match="^y has 2 target dimensions, but "
+                                         "ConditionalGaussianMixture is expecting 1"):
         cond.score_samples(np.ones((4, 1)), np.ones((4, 2)))
     with pytest.raises(ValueError, match="same number of samples"):
         cond.score_samples(np.ones((4, 1)), np.ones(3))
