@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import mdnlite
-from common import prepare
+from mdnlite.examples import prepare
 from mdnlite import datasets, plot
 
 
@@ -83,13 +83,15 @@ def plot_figures(models, x, t, args, plt):
     axes[1].set(title="inverse: least squares averages the branches", xlabel="t", ylabel="x")
     figures["least_squares.png"] = fig
 
+    names = ("t", "x")  # the inverse problem: input t, target x
     figures["mixture_parameters.png"] = plot.five_charts(mdn, t[show], x[show], x_grid=grid_t,
-                                                        random_state=1)
+                                                        random_state=1, names=names)
     figures["conditional_density.png"] = plot.density_heatmap(
-        mdn, grid_t, np.linspace(-0.1, 1.1, 300), data=(t[show], x[show]), n_samples=1,
-        random_state=1)
+        mdn, grid_t, np.linspace(-0.1, 1.1, 300), data=(t, x), n_samples=1, random_state=1,
+        names=names)  # 1,000 of the data points over the image
     figures["density_slices.png"] = plot.density_slices(
-        {"MDN": mdn, "least squares": inverse}, [0.2, 0.5, 0.8], np.linspace(-0.2, 1.2, 400))
+        {"MDN": mdn, "least squares": inverse}, [0.2, 0.5, 0.8], np.linspace(-0.2, 1.2, 400),
+        names=names)
     figures["training_history.png"] = plot.training_history(mdn)
     paths = []
     for name, fig in figures.items():

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import mdnlite
-from common import prepare
+from mdnlite.examples import prepare
 from mdnlite import datasets, plot
 
 
@@ -37,7 +37,7 @@ def parse_args(argv=None):
 
 
 def problems(args):
-    """name -> (training (x, y), test (x, y), input values to slice at)."""
+    """name -> (the data set's generator, input values to slice at, (input, target) names)."""
     def inverse_sine(n, seed):
         return datasets.inverse_sine(n, direction="inverse", random_state=seed)
 
@@ -45,12 +45,12 @@ def problems(args):
         return datasets.heteroscedastic(n, random_state=seed)
 
     return {
-        "inverse_sine": (inverse_sine, [0.2, 0.5, 0.8]),
-        "heteroscedastic": (heteroscedastic, [0.1, 0.5, 0.9]),
+        "inverse_sine": (inverse_sine, [0.2, 0.5, 0.8], ("t", "x")),
+        "heteroscedastic": (heteroscedastic, [0.1, 0.5, 0.9], ("x", "y")),
     }
 
 
-def compare(name, make, slices, args, plt):
+def compare(name, make, slices, names, args, plt):
     x, y = make(args.n_train, args.seed)
     x_test, y_test = make(args.n_test, args.seed + 1)
     joint = np.column_stack([x, y])
@@ -89,8 +89,9 @@ def compare(name, make, slices, args, plt):
     span = y.max() - y.min()
     y_grid = np.linspace(y.min() - 0.1 * span, y.max() + 0.1 * span, 400)
     forward = gmms[best].condition(inputs=[0])
-    fig = plot.density_slices({"MDN": mdn, f"GMM, K={best}": forward}, slices, y_grid)
-    fig.axes[0].set(title=f"{name}: p(y | x) at x = {slices}", xlabel="y")
+    fig = plot.density_slices({"MDN": mdn, f"GMM, K={best}": forward}, slices, y_grid,
+                              names=names)
+    fig.axes[0].set_title(f"{name}: p({names[1]} | {names[0]}) of both models")
     paths = [os.path.join(args.out, f"{name}_slices.png")]
     fig.savefig(paths[-1], dpi=args.dpi)
 
@@ -98,10 +99,9 @@ def compare(name, make, slices, args, plt):
     x_span = x.max() - x.min()
     fig = plot.density_heatmap(reverse, y_grid,
                                np.linspace(x.min() - 0.1 * x_span, x.max() + 0.1 * x_span, 300),
-                               data=(y[:2000], x[:2000]), show_mode=False)
-    fig.axes[0].set(title=f"{name}: the GMM's reverse conditional p(x | y)", xlabel="y",
-                    ylabel="x")
-    fig.axes[1].set_ylabel("p(x | y)")
+                               data=(y, x), show_mode=False, names=names[::-1])
+    fig.axes[0].set_title(f"{name}: the GMM's reverse conditional "
+                          f"p({names[0]} | {names[1]})")
     paths.append(os.path.join(args.out, f"{name}_reverse.png"))
     fig.savefig(paths[-1], dpi=args.dpi)
     plt.close("all")
@@ -112,8 +112,8 @@ def main(argv=None):
     args = parse_args(argv)
     plt = prepare(args.backend)
     paths = []
-    for name, (make, slices) in problems(args).items():
-        paths += compare(name, make, slices, args, plt)
+    for name, (make, slices, names) in problems(args).items():
+        paths += compare(name, make, slices, names, args, plt)
     for path in paths:
         print(f"wrote {path}")
 

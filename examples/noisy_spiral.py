@@ -14,7 +14,7 @@ import os
 import time
 
 import mdnlite
-from common import prepare
+from mdnlite.examples import prepare
 from mdnlite import datasets
 
 

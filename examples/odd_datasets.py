@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import mdnlite
-from common import prepare
+from mdnlite.examples import prepare
 from mdnlite import datasets
 
 
@@ -93,7 +93,10 @@ def main(argv=None):
         for lo, hi in empty_intervals(x, x_grid):
             ax.axvspan(lo, hi, color="0.9", zorder=0)
         ax.set(title=name, xlabel="x", ylabel="y")
-        ax.legend(loc="upper left", fontsize=7, markerscale=3)
+    # one legend for all four panels, below them: none of it covers the data
+    legend = edge_fig.legend(*edge_axes[0].get_legend_handles_labels(), ncol=2,
+                             loc="outside lower center", fontsize=8, markerscale=3)
+    legend.legend_handles[1].set_alpha(1)
     edge_fig.suptitle("samples from the models with weight decay; grey: x with no data")
     edge_fig.savefig(os.path.join(args.out, "edges.png"), dpi=args.dpi)
     plt.close("all")

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 import mdnlite
-from common import prepare
+from mdnlite.examples import prepare
 from mdnlite import datasets
 
 LENGTHS = (1.0, 0.8)
@@ -115,15 +115,23 @@ def main(argv=None):
     exact = datasets.robot_arm_inverse(target, LENGTHS)[0]  # (2 solutions, 2 angles)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharex=True, sharey=True,
                              constrained_layout=True)
-    for ax, name in zip(axes, ["MDN, diagonal", "MDN, full"]):
-        samples = mdnlite.to_host(models[name].sample(target, n_samples=3000,
-                                                      random_state=1))[0]
+    drawn = {name: mdnlite.to_host(models[name].sample(target, n_samples=3000,
+                                                       random_state=1))[0]
+             for name in ["MDN, diagonal", "MDN, full"]}
+    # limits from the bulk of the samples (0.5 to 99.5%) and the solutions: a stray is clipped
+    bulk = np.vstack([np.percentile(np.vstack(list(drawn.values())), [0.5, 99.5], axis=0),
+                      exact])
+    low, high = bulk.min(axis=0), bulk.max(axis=0)
+    low, high = low - 0.1 * (high - low), high + 0.1 * (high - low)
+    for ax, (name, samples) in zip(axes, drawn.items()):
         ax.scatter(samples[:, 0], samples[:, 1], s=2, alpha=0.3, color="tab:blue",
                    label="samples")
         ax.plot(exact[:, 0], exact[:, 1], "r+", ms=14, mew=2, label="exact solutions")
         ax.set(title=f"{name}: p(θ | hand at ({target[0, 0]:.1f}, {target[0, 1]:.1f}))",
-               xlabel="θ1", ylabel="θ2")
-        ax.legend(loc="upper right", fontsize=8, markerscale=3)
+               xlabel="θ1", ylabel="θ2", xlim=(low[0], high[0]), ylim=(low[1], high[1]))
+        legend = ax.legend(loc="upper right", fontsize=8)
+        legend.legend_handles[0].set_sizes([20])  # legible sample dots; the crosses as drawn
+        legend.legend_handles[0].set_alpha(1)
     fig.savefig(os.path.join(args.out, "angle_samples.png"), dpi=args.dpi)
     plt.close("all")
     for name in ("poses.png", "angle_samples.png"):

@@ -18,11 +18,17 @@ __all__ = ["MixtureHead", "RawOutputs", "NLLCache", "SCALE_ACTIVATIONS", "COVARI
 RawOutputs = namedtuple("RawOutputs", ["logits", "means", "scales", "lower"])
 RawOutputs.__doc__ = """Named views into the raw head outputs z (N, n_outputs).
 
-logits : (N, K) weight logits, columns [0, K)
-means : (N, K, D) means (identity activation), the next K*D columns
-scales : (N, K, S) scale pre-activations, the next K*S columns
-lower : (N, K, M) strictly-lower Cholesky entries (unconstrained), the last K*M columns;
-    M = D (D - 1) / 2 for covariance "full", 0 otherwise
+Attributes
+----------
+logits : array (N, K)
+    Weight logits, columns [0, K).
+means : array (N, K, D)
+    Means (identity activation), the next K*D columns.
+scales : array (N, K, S)
+    Scale pre-activations, the next K*S columns.
+lower : array (N, K, M)
+    Strictly-lower Cholesky entries (unconstrained), the last K*M columns;
+    M = D (D - 1) / 2 for covariance "full", 0 otherwise.
 """
 
 NLLCache = namedtuple("NLLCache", ["resp", "weights", "u", "scales", "a", "factors"])

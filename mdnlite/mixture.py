@@ -29,10 +29,15 @@ __all__ = [
 Mixture = namedtuple("Mixture", ["log_weights", "means", "scales"])
 Mixture.__doc__ = """Parameters of N Gaussian mixtures.
 
-log_weights : (N, K) log mixture weights, logsumexp over K is 0
-means : (N, K, D) component means
-scales : (N, K, S) component standard deviations, S = 1 (isotropic) or S = D (diagonal),
-    or (N, K, D, D) lower-triangular Cholesky factors (full covariance)
+Attributes
+----------
+log_weights : array (N, K)
+    Log mixture weights, logsumexp over K is 0.
+means : array (N, K, D)
+    Component means.
+scales : array (N, K, S) or (N, K, D, D)
+    Component standard deviations, S = 1 (isotropic) or S = D (diagonal), or
+    lower-triangular Cholesky factors (full covariance).
 """
 
 

@@ -1,8 +1,9 @@
 """Figures of a fitted MDN, or of plain mixture parameters, drawn with matplotlib.
 
 Each figure function draws into the Axes it is given (or a new figure) and returns the Figure;
-none calls ``plt.show`` or picks a backend. matplotlib is imported only when a figure is drawn
-(``pip install 'mdnlite[plot]'``); ``conditional_density`` is plain NumPy and needs none of it.
+none calls ``plt.show`` or picks a backend. Every figure of data takes ``names=(input, target)``
+for its axis labels and formulas, ("x", "y") by default. matplotlib is imported only when a
+figure is drawn (``pip install 'mdnlite[plot]'``); ``conditional_density`` is plain NumPy.
 """
 
 import numpy as np
@@ -14,6 +15,8 @@ from .predictions import MixtureParameters
 
 __all__ = ["conditional_density", "five_charts", "three_panels", "density_heatmap",
            "density_slices", "training_history", "sample_grid"]
+
+FULL_WEIGHT = 0.2  # five_charts draws a component fully opaque where it is at least this heavy
 
 
 def _axes(axes, nrows, ncols, panel=(3.6, 3.2), **subplots_kw):
@@ -113,6 +116,49 @@ def _scatter_samples(ax, x, samples, **kw):
     ax.scatter(np.repeat(x, samples.shape[1]), samples.ravel(), **{"s": 4, "alpha": 0.5, **kw})
 
 
+def _names(names, dim, n_dims):
+    """(input name, target name) from ``names``; the target is "y[d]" when there are D > 1."""
+    x_name, y_name = names
+    return x_name, (y_name if n_dims == 1 else f"{y_name}[{dim}]")
+
+
+def _limits(values, q=(0, 100), margin=0.05):
+    """(low, high): the q percentiles of the finite values, widened by ``margin`` of the span."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    low, high = np.percentile(v[np.isfinite(v)], q)
+    pad = margin * (high - low) or 0.5  # constant values still get an axis around them
+    return low - pad, high + pad
+
+
+def _free_corner(ax, x, y, weight=1.0):
+    """The legend location whose corner of ``ax`` holds the least weight of the points (x, y)."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    u, v = (np.ravel(x) - x0) / (x1 - x0), (np.ravel(y) - y0) / (y1 - y0)
+    weight = np.broadcast_to(weight, u.shape)
+    side = {"left": u < 0.45, "right": u > 0.55, "lower": v < 0.35, "upper": v > 0.65}
+    shown = (u >= 0) & (u <= 1) & (v >= 0) & (v <= 1)
+
+    def load(corner):
+        vertical, horizontal = corner.split()
+        return weight[shown & side[vertical] & side[horizontal]].sum()
+
+    return min(("upper left", "upper right", "lower right", "lower left"), key=load)
+
+
+def _faded_lines(ax, grid, values, opacity, colours):
+    """One line per component k through (grid, values[:, k]), each segment as opaque as
+    ``opacity[:, k]`` (G, K) at its ends; a LineCollection per component."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import to_rgba
+
+    for k, colour in enumerate(colours):
+        points = np.column_stack([grid, values[:, k]])  # (G, 2)
+        rgba = np.tile(to_rgba(colour), (len(grid) - 1, 1))  # (G - 1, 4)
+        rgba[:, 3] = (opacity[1:, k] + opacity[:-1, k]) / 2
+        ax.add_collection(LineCollection(np.stack([points[:-1], points[1:]], axis=1),
+                                         colors=rgba, lw=1.2))
+
+
 def conditional_density(source, x, y_grid, *, dim=0):
     """The marginal density p(y_dim | x) of one target dimension on a grid, exactly.
 
@@ -144,9 +190,14 @@ def conditional_density(source, x, y_grid, *, dim=0):
 
 
 def five_charts(source, x, y, *, x_grid=None, n_samples=1, random_state=None, dim=0, axes=None,
-                samples=None):
+                samples=None, min_weight=0.01, names=("x", "y")):
     """Five charts in a row: the data; the data with samples drawn at each data x; the means,
     the weights and the scales of the components against x.
+
+    A mean or scale matters only where its component carries weight, so each of those lines
+    is as opaque as π_k(x) / 0.2 (at least 0.05) at each x: a faded line is no branch of the
+    answer. A component whose weight stays below ``min_weight`` on the whole grid is grey in
+    all three charts; a legend on the means chart says so.
 
     Parameters
     ----------
@@ -165,10 +216,20 @@ def five_charts(source, x, y, *, x_grid=None, n_samples=1, random_state=None, di
     axes : sequence of 5 Axes, optional
     samples : array (N,), (N, S) or (N, S, D), optional
         Samples at ``x`` to draw instead of drawing new ones.
+    min_weight : float
+        Components whose weight never reaches it on the grid are drawn grey.
+    names : (str, str)
+        Names of the input and the target, for the axis labels and titles.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Notes
+    -----
+    The data and sample charts take their y limits from the data (plus 5%), so that a far
+    sample is clipped rather than squeezing the data; the means chart spans the data and the
+    means where π_k ≥ 0.05, the scales chart those scales.
     """
     xh, yh = _host(x, "x"), _host(y, "y", len(x), dim)
     model = hasattr(source, "predict_mixture")
@@ -186,26 +247,57 @@ def five_charts(source, x, y, *, x_grid=None, n_samples=1, random_state=None, di
         raise ValueError("plain parameters at x_grid cannot be sampled at the data inputs: "
                          "pass samples=, or parameters at x without x_grid")
     order = np.argsort(grid)
-    weights, means, scales = (a[order] for a in params)
-    ylabel = "y" if means.shape[2] == 1 else f"y[{dim}]"
+    grid, weights, means, scales = grid[order], *(a[order] for a in params)
+    means, scales = means[:, :, dim], scales[:, :, dim]  # (G, K) each
+    x_name, y_name = _names(names, dim, params.means.shape[2])
+    heavy = weights.max(axis=0) >= min_weight  # (K,)
+    colours = [f"C{k % 10}" if h else "0.6" for k, h in enumerate(heavy)]
+    opacity = np.where(heavy, np.clip(weights / FULL_WEIGHT, 0.05, 1.0), 0.3)  # (G, K)
+    shown = weights >= min(0.05, weights.max())  # lines as opaque as the legend's 5%
     fig, axes = _axes(axes, 1, 5, panel=(3.2, 3.0), sharex=True)
     axes[0].scatter(xh, yh, s=4, alpha=0.5)
     axes[1].scatter(xh, yh, s=4, alpha=0.3, label="data")
     _scatter_samples(axes[1], xh, drawn, color="tab:orange", label="samples")
-    axes[1].legend(fontsize=8, markerscale=2)
-    for ax, values in zip(axes[2:], (means[:, :, dim], weights, scales[:, :, dim])):
-        ax.plot(grid[order], values, lw=1.2)  # one line per component, same colours throughout
+    for ax in axes[:2]:
+        ax.set_ylim(_limits(yh))
+    axes[1].legend(fontsize=8, markerscale=2)  # "best": the corner with the fewest points
+    for k, colour in enumerate(colours):  # one line per component, same colours throughout
+        axes[3].plot(grid, weights[:, k], color=colour, lw=1.2 if heavy[k] else 0.8)
+    for ax, values in ((axes[2], means), (axes[4], scales)):
+        _faded_lines(ax, grid, values, opacity, colours)
+        ax.autoscale_view(scaley=False)
+    axes[2].set_ylim(_limits(np.concatenate([yh, means[shown]])))
+    axes[4].set_ylim(0, _limits(scales[shown])[1])
+    for ax in axes[2:]:
         if grid.min() < xh.min() or grid.max() > xh.max():
             for edge in (xh.min(), xh.max()):
                 ax.axvline(edge, color="0.6", ls=":", lw=1)
-    titles = ("data", "data and samples", "means μ_k(x)", "weights π_k(x)", "scales σ_k(x)")
-    for ax, title, label in zip(axes, titles, (ylabel, ylabel, "μ_k", "π_k", "σ_k")):
-        ax.set(title=title, xlabel="x", ylabel=label)
+    titles = ("data", "data and samples", f"means μ_k({x_name})", f"weights π_k({x_name})",
+              f"scales σ_k({x_name})")
+    for ax, title, label in zip(axes, titles, (y_name, y_name, "μ_k", "π_k", "σ_k")):
+        ax.set(title=title, xlabel=x_name, ylabel=label)
+    _fading_legend(axes[2], grid, means, opacity, min_weight if not heavy.all() else None)
     return fig
 
 
-def three_panels(x, y, least_squares, mdn, *, random_state=None, axes=None, dim=0):
+def _fading_legend(ax, grid, values, opacity, min_weight):
+    """The key to five_charts' opacities, in the corner of ``ax`` where the lines are faintest."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color="C0", lw=1.2, label=f"π_k ≥ {FULL_WEIGHT:.0%}"),
+               Line2D([], [], color="C0", lw=1.2, alpha=0.05 / FULL_WEIGHT, label="π_k = 5%")]
+    if min_weight is not None:  # drawn as the grey lines are
+        handles.append(Line2D([], [], color="0.6", lw=1.2, alpha=0.3,
+                              label=f"π_k < {min_weight:.0%} everywhere"))
+    loc = _free_corner(ax, np.repeat(grid, values.shape[1]), values.ravel(), opacity.ravel())
+    ax.legend(handles=handles, loc=loc, fontsize=7, handlelength=1.5)
+
+
+def three_panels(x, y, least_squares, mdn, *, random_state=None, axes=None, dim=0,
+                 names=("x", "y")):
     """Ground truth, least-squares predictions and MDN samples side by side, on shared axes.
+
+    The y limits are those of the data and the predictions (plus 5%): a far sample is clipped.
 
     Parameters
     ----------
@@ -218,6 +310,8 @@ def three_panels(x, y, least_squares, mdn, *, random_state=None, axes=None, dim=
     axes : sequence of 3 Axes, optional
     dim : int
         The target dimension drawn.
+    names : (str, str)
+        Names of the input and the target, for the axis labels.
 
     Returns
     -------
@@ -232,18 +326,24 @@ def three_panels(x, y, least_squares, mdn, *, random_state=None, axes=None, dim=
         drawn = _draw(_mixture_at(mdn, x, dim), 1, random_state, dim)
     else:
         drawn = _samples(mdn, dim, len(xh))
+    x_name, y_name = _names(names, dim, 1 if np.ndim(y) == 1 else np.shape(y)[1])
     fig, axes = _axes(axes, 1, 3, sharex=True, sharey=True)
     axes[0].scatter(xh, yh, s=4, alpha=0.3, color="tab:blue")
     axes[1].scatter(xh, predicted, s=4, alpha=0.3, color="tab:red")
     _scatter_samples(axes[2], xh, drawn, alpha=0.3, color="tab:green")
     for ax, title in zip(axes, ("ground truth", "least squares", "MDN samples")):
-        ax.set(title=title, xlabel="x", ylabel="y" if dim == 0 else f"y[{dim}]")
+        ax.set(title=title, xlabel=x_name, ylabel=y_name,
+               ylim=_limits(np.concatenate([yh, predicted])))
     return fig
 
 
 def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True, show_mode=True,
-                    n_samples=0, random_state=None, ax=None):
+                    n_samples=0, random_state=None, ax=None, max_points=1000,
+                    names=("x", "y")):
     """The conditional density p(y_dim | x) as an image over (x, y), with a colour bar.
+
+    The axes span the grids: points outside them are clipped. The legend goes to the corner
+    of least density.
 
     Parameters
     ----------
@@ -253,7 +353,7 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
     dim : int
         The target dimension drawn.
     data : (x (N,), y (N,) or (N, D)), optional
-        Points scattered over the image.
+        Points scattered over the image: all of them, or ``max_points`` of them.
     show_mean, show_mode : bool
         Overlay the conditional mean Σ_k π_k μ_k (a line) and the approximate mode, the mean
         of the heaviest component (dots: it jumps between branches).
@@ -261,6 +361,11 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
         Samples per grid input to overlay (0: none).
     random_state : None, int or numpy.random.Generator
     ax : Axes, optional
+    max_points : int or None
+        At most this many data points are drawn, a random subset (the same for the same N:
+        its generator is seeded), so that they do not hide the density; None draws them all.
+    names : (str, str)
+        Names of the input and the target, for the axis labels and the colour bar.
 
     Returns
     -------
@@ -270,14 +375,21 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
     params = _mixture_at(source, x_grid, dim)
     density = conditional_density(params, None, yg, dim=dim)  # (G_x, G_y)
     data = _data(data, dim)
-    ylabel = "y" if params.means.shape[2] == 1 else f"y[{dim}]"
+    x_name, y_name = _names(names, dim, params.means.shape[2])
     fig, (ax,) = _axes(ax, 1, 1, panel=(6.5, 5))
     # a few needle-thin components would otherwise set the colour scale of the whole image
     mesh = ax.pcolormesh(xg, yg, density.T, shading="auto", cmap="magma",
                          vmax=np.quantile(density, 0.995))
-    fig.colorbar(mesh, ax=ax, label=f"p({ylabel} | x)", extend="max")
+    # fixed to the grids: points beyond them are clipped instead of stretching the axes
+    ax.set(xlim=ax.get_xlim(), ylim=(yg.min(), yg.max()))
+    fig.colorbar(mesh, ax=ax, label=f"p({y_name} | {x_name})", extend="max")
     if data is not None:
-        ax.scatter(*data, s=3, color="tab:cyan", alpha=0.4, label="data")
+        n = len(data[0])
+        if max_points is not None and n > max_points:
+            keep = np.random.default_rng(0).choice(n, max_points, replace=False)
+            data = (data[0][keep], data[1][keep])
+        label = "data" if len(data[0]) == n else f"data ({len(data[0]):,} of {n:,})"
+        ax.scatter(*data, s=3, color="tab:cyan", alpha=0.5, lw=0, label=label)
     if n_samples:
         _scatter_samples(ax, xg, _draw(params, n_samples, random_state, dim), s=2, alpha=1.0,
                          color="tab:olive", label="samples")
@@ -288,13 +400,14 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
     if show_mean:
         ax.plot(xg, (weights * means).sum(axis=1), color="tab:green", lw=1.5,
                 label="conditional mean")
-    ax.set(xlabel="x", ylabel=ylabel, ylim=(yg.min(), yg.max()), title="conditional density")
+    ax.set(xlabel=x_name, ylabel=y_name, title="conditional density")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", fontsize=8, markerscale=2)
+        loc = _free_corner(ax, np.repeat(xg, len(yg)), np.tile(yg, len(xg)), density.ravel())
+        ax.legend(loc=loc, fontsize=8, markerscale=2)
     return fig
 
 
-def density_slices(sources, x_values, y_grid, *, dim=0, ax=None):
+def density_slices(sources, x_values, y_grid, *, dim=0, ax=None, names=("x", "y")):
     """p(y_dim | x) at a few chosen x as curves over y, for one or several models on one axis.
 
     Several x values get one colour each (and several models one line style each); a single
@@ -308,6 +421,8 @@ def density_slices(sources, x_values, y_grid, *, dim=0, ax=None):
     y_grid : array (G,)
     dim : int
     ax : Axes, optional
+    names : (str, str)
+        Names of the input and the target, for the axis labels, legend and title.
 
     Returns
     -------
@@ -319,18 +434,19 @@ def density_slices(sources, x_values, y_grid, *, dim=0, ax=None):
         x_values = [x_values]
     xv = _host(x_values, "x_values")
     yg = np.asarray(to_host(y_grid), dtype=np.float64).ravel()
-    densities = {name: conditional_density(source, x_values, yg, dim=dim)  # (M, G) each
-                 for name, source in sources.items()}
+    mixtures = {name: _mixture_at(source, x_values, dim) for name, source in sources.items()}
+    x_name, y_name = _names(names, dim, next(iter(mixtures.values())).means.shape[2])
     fig, (ax,) = _axes(ax, 1, 1, panel=(6, 4))
-    for m, (name, density) in enumerate(densities.items()):
+    for m, (name, params) in enumerate(mixtures.items()):
+        density = conditional_density(params, None, yg, dim=dim)  # (M, G)
         for i, x in enumerate(xv):
             colour, style = (i, ("-", "--", ":", "-.")[m % 4]) if len(xv) > 1 else (m, "-")
-            label = ", ".join(p for p in (name, f"x = {x:.3g}" if len(xv) > 1 else "") if p)
+            given = f"{x_name} = {x:.3g}" if len(xv) > 1 else ""
+            label = ", ".join(p for p in (name, given) if p)
             ax.plot(yg, density[i], color=f"C{colour % 10}", ls=style, lw=1.5,
                     label=label or None)
-    ylabel = "y" if dim == 0 else f"y[{dim}]"
-    given = f"x = {xv[0]:.3g}" if len(xv) == 1 else "x"
-    ax.set(xlabel=ylabel, ylabel="density", title=f"p({ylabel} | {given})")
+    given = f"{x_name} = {xv[0]:.3g}" if len(xv) == 1 else x_name
+    ax.set(xlabel=y_name, ylabel="density", title=f"p({y_name} | {given})")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     return fig
@@ -384,13 +500,14 @@ def training_history(model, *, ax=None):
 
 
 def sample_grid(model, x, *, temperatures=(0.1, 0.5, 1.0), sigma_temperatures=(0.1, 0.5, 1.0),
-                data=None, random_state=None, axes=None, dim=0):
+                data=None, random_state=None, axes=None, dim=0, names=("x", "y")):
     """One sample per input at each (temperature, sigma_temperature) pair, as a grid of
     scatter plots: rows are weight temperatures τ, columns sigma temperatures τ_σ.
 
     Small τ draws from the heaviest component, small τ_σ near the component means (see
     ``mixture.sample``). Every panel uses the same random numbers, so that panels differ only
-    by their temperatures.
+    by their temperatures. The y limits are those of the data (plus 5%), or without data the
+    0.5 and 99.5 percentiles of all the samples: a far sample is clipped.
 
     Parameters
     ----------
@@ -402,6 +519,8 @@ def sample_grid(model, x, *, temperatures=(0.1, 0.5, 1.0), sigma_temperatures=(0
     random_state : None, int or numpy.random.Generator
     axes : sequence of len(temperatures) * len(sigma_temperatures) Axes, row by row, optional
     dim : int
+    names : (str, str)
+        Names of the input and the target, for the axis labels (of the outer panels).
 
     Returns
     -------
@@ -411,11 +530,15 @@ def sample_grid(model, x, *, temperatures=(0.1, 0.5, 1.0), sigma_temperatures=(0
     seed = np.random.default_rng(random_state).integers(2**63)
     panels = [(t, s) for t in temperatures for s in sigma_temperatures]
     drawn = [_draw(params, 1, seed, dim, t, s) for t, s in panels]
-    fig, axes = _axes(axes, len(temperatures), len(sigma_temperatures), panel=(3.2, 2.8),
-                      sharex=True, sharey=True)
-    for ax, (t, s), samples in zip(axes, panels, drawn):
+    ylim = _limits(data[1]) if data is not None else _limits(drawn, q=(0.5, 99.5))
+    x_name, y_name = _names(names, dim, params.means.shape[2])
+    rows, columns = len(temperatures), len(sigma_temperatures)
+    fig, axes = _axes(axes, rows, columns, panel=(3.2, 2.8), sharex=True, sharey=True)
+    for i, (ax, (t, s), samples) in enumerate(zip(axes, panels, drawn)):
         if data is not None:
             ax.scatter(*data, s=3, color="0.8")
         _scatter_samples(ax, xh, samples, color="tab:orange")
+        ax.set(ylim=ylim, xlabel=x_name if i >= (rows - 1) * columns else "",
+               ylabel=y_name if i % columns == 0 else "")
         ax.set_title(f"τ = {t:g}, τ_σ = {s:g}", fontsize=9)
     return fig

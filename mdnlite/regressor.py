@@ -34,24 +34,101 @@ class SquaredError:
 class Regressor(MixturePredictions, NetworkEstimator):
     """Least-squares network: y ≈ f(x), trained on the mean squared error.
 
-    Parameters are those of ``estimator.NetworkEstimator`` (hidden_sizes, activation,
-    optimizer, learning_rate, ...), with no noise regularisation by default: noise on the
-    inputs would blur f, and on the targets it only slows least squares down. Its p(y | x) is the Gaussian N(f(x), diag(noise_variance_))
-    seen as a one-component mixture, so it offers the MDN's whole prediction interface
-    (``predictions.MixturePredictions``) and every plot and metric takes it.
+    Its parameters are those of ``estimator.NetworkEstimator``, as for ``MDN``, with no noise
+    regularisation by default. Its p(y | x) is the Gaussian N(f(x), diag(σ²)), with
+    σ² = ``noise_variance_``, seen as a one-component mixture, so it offers the MDN's whole
+    prediction interface (``predictions.MixturePredictions``) and every plot and metric
+    takes it.
+
+    Parameters
+    ----------
+    hidden_sizes : sequence of int, default=(64, 64)
+        Widths of the hidden layers.
+    activation : str, default="relu"
+        Hidden activation: "tanh", "relu", "sigmoid", "softplus", "elu" or "identity".
+    optimizer : {"adam", "rmsprop", "sgd"}, default="adam"
+        The update rule: ``optim.Adam``, ``optim.RMSProp`` or ``optim.SGD`` (no momentum),
+        its other hyperparameters at their defaults (see ``optim``).
+    learning_rate : float > 0, default=3e-3
+        The optimizer's step size: that of the first epoch, which ``learning_rate_schedule``
+        and callbacks may lower.
+    weight_decay : float >= 0 or "auto", default="auto"
+        L2 penalty on all parameters (see ``optim.Optimizer``). "auto" is
+        ``auto_weight_decay(N)`` = 3 / N for N training samples: a fixed Gaussian prior on
+        the weights, N(0, 1/3), whose pull on the mean loss fades as the data grow.
+    clip_norm : float > 0 or None, default=None
+        Global gradient-norm clipping.
+    max_epochs : int >= 1 or "auto", default="auto"
+        Passes over the training data per ``fit`` (fewer if a callback stops it). "auto"
+        trains for about ``AUTO_STEPS`` = 10,000 optimizer steps whatever the data size:
+        ceil(10,000 / steps per epoch) epochs, with ceil(N / batch_size) steps per epoch
+        (5,000 epochs of 2 steps for N = 300, 250 epochs of 40 steps for N = 10,000).
+    batch_size : int >= 1, default=256
+        Minibatch size; the data are reshuffled every epoch.
+    learning_rate_schedule : {"cosine", "constant"}, default="cosine"
+        "cosine" lowers the learning rate of each epoch e of a fit of E epochs to
+        learning_rate (0.01 + 0.99 (1 + cos(π e / E)) / 2), from learning_rate at the start
+        to 1% of it at the end; a callback that changes the rate (``ReduceLROnPlateau``)
+        scales the rest of the schedule. "constant" keeps learning_rate.
+    standardize : bool, default=True
+        Centre and scale each input and target column on the training data (its mean and
+        standard deviation, ``standardizer_``) before the network sees it. Every prediction,
+        score and sample is still in the units of y: the network works in standardised
+        units, and scores include the log-Jacobian -Σ_d log s_d, so a held-out NLL does not
+        depend on the units of y. The statistics are learned once, by the first ``fit``;
+        warm starts and ``partial_fit`` keep them.
+    input_noise, target_noise : float >= 0 or "auto", default=0.0
+        Standard deviation of the Gaussian noise added afresh to the (standardised) inputs
+        and targets of every training minibatch: noise regularisation (Rothfuss et al.
+        2019), a smoothing that keeps small data sets from being memorised. Never applied
+        to validation data or predictions. "auto" is ``auto_noise(N)`` for N training
+        samples, 1.4 / sqrt(N) (at most 0.25): it shrinks as the data grow. The ``MDN``
+        defaults to "auto"; the ``Regressor`` to 0 (noise on x would blur the fitted mean,
+        and on y it only slows least squares down).
+    backend : {"numpy", "cupy", "auto"}, default="numpy"
+        Where the network lives and computes: NumPy on the CPU, CuPy on a CUDA device, or
+        "auto", CuPy when it imports and sees a device and NumPy otherwise. Predictions come
+        back on that device.
+    dtype : {"float32", "float64"}, default="float32"
+        The precision of the weights and of the network's arithmetic. Results are float32
+        for float32 X and float64 otherwise, whatever the network computes in.
+    random_state : None or int, default=None
+        Seeds the initial weights, the shuffling and the validation split.
+    warm_start : bool, default=False
+        If True, ``fit`` on a fitted model continues from its weights and optimizer state.
+    verbose : {"auto", 0, 1, 2}, default="auto"
+        Progress of a fit on standard error (see ``progress``): "auto" a progress bar
+        (tqdm's when installed) on a terminal and nothing elsewhere; 0 nothing; 1 the bar on a
+        terminal and a plain line about 20 times per fit elsewhere; 2 a plain line every
+        epoch.
 
     Attributes
     ----------
     noise_variance_ : array (D,)
         Mean squared residual per target dimension over the data given to ``fit`` (validation
-        rows included), in the units of y: the maximum-likelihood variance of the Gaussian
-        p(y | x) = N(f(x), diag(noise_variance_)) used by ``score_samples``.
+        rows included), in the units of y: the maximum-likelihood variance σ² of the Gaussian
+        p(y | x) = N(f(x), diag(σ²)) used by ``score_samples``.
     standardizer_ : scaling.Standardizer
     loss_curve_, validation_loss_curve_ : list of float
         Mean squared error after each epoch, in standardised units (those the network
         trains in; the units of y when ``standardize=False``).
     learning_rate_curve_ : list of float
         The learning rate each epoch trained with.
+
+    Examples
+    --------
+    >>> import mdnlite
+    >>> from mdnlite import datasets
+    >>> t, x = datasets.inverse_sine(500, direction="inverse", random_state=0)
+    >>> ls = mdnlite.Regressor(hidden_sizes=(16, 16), max_epochs=20,
+    ...                        random_state=0).fit(t, x)     # E[x | t] only
+    >>> ls.predict(t[:5]).shape
+    (5,)
+    >>> ls.predict_variance(t[:5]).shape                     # the one fitted noise variance
+    (5,)
+    >>> score = ls.score(t, x)    # mean log N(x | f(t), σ²) in nats, comparable to an MDN's
+    >>> isinstance(score, float)
+    True
     """
 
     def _make_loss(self, n_targets):

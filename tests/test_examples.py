@@ -37,6 +37,20 @@ def test_inverse_sine_runs_and_writes_its_figures(tmp_path):
                         "inverse MDN (t -> x)"}
 
 
+def test_an_example_runs_when_copied_out_of_the_repository(tmp_path):
+    """It needs mdnlite installed, nothing beside it: no sibling module of the examples."""
+    pytest.importorskip("matplotlib")
+    script = tmp_path / "my_copy.py"
+    with open(os.path.join(ROOT, "examples", "inverse_sine.py"), encoding="utf-8") as f:
+        script.write_text(f.read(), encoding="utf-8")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=ROOT)  # mdnlite, as if installed
+    result = subprocess.run([sys.executable, str(script), "--epochs", "1", "--n-train", "500",
+                             "--n-test", "500", "--out", str(tmp_path / "figures")],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "figures" / "conditional_density.png").stat().st_size > 5_000
+
+
 def test_noisy_spiral_runs_and_writes_its_figures(tmp_path):
     pytest.importorskip("matplotlib")
     result = run_example("noisy_spiral.py", "--epochs", "2", "--n-samples", "600",

@@ -66,6 +66,29 @@ def sources(mdn, x):
     return {"model": mdn, "params": mdn.predict_mixture(x), "tuple": (w, mu, sd[:, :, :1])}
 
 
+def line_values(collection):
+    """The y values of a line drawn as a LineCollection of segments, one per grid point."""
+    segments = np.asarray(collection.get_segments())  # (G - 1, 2, 2)
+    return np.append(segments[:, 0, 1], segments[-1, 1, 1])
+
+
+def legend_covers(ax, x, y):
+    """How many of the points (x, y) lie under the legend of ``ax``, once drawn."""
+    ax.figure.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    return box.count_contains(ax.transData.transform(np.column_stack([x, y])))
+
+
+def shifting_mixture(G=60):
+    """Three components on a grid in [0, 1]: one with no weight anywhere, one whose weight
+    grows from 0 to 1 along the grid and one that fades as it grows; means 5, x and 1 - x."""
+    grid = np.linspace(0, 1, G)
+    growing = np.linspace(0, 1, G)
+    w = np.column_stack([np.zeros(G), growing, 1 - growing])
+    mu = np.stack([np.full(G, 5.0), grid, 1 - grid], axis=1)[:, :, None]
+    return grid, (w, mu, np.full((G, 3, 1), 0.05))
+
+
 # --- conditional_density -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("isotropic", [False, True])
@@ -139,13 +162,15 @@ def test_five_charts(fitted, kind):
     assert len(sampled.collections[1].get_offsets()) == 2 * N
     grid = x_grid if x_grid is not None else np.sort(x)
     w, mu, sd = mdn.predict_mixture(grid)
-    for ax, expected in ((means, mu[:, :, 0]), (weights, w), (scales, sd[:, :, 0])):
-        lines = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
-        assert len(lines) == 3
-        np.testing.assert_allclose(np.column_stack([line.get_ydata() for line in lines]),
+    weight_lines = [line for line in weights.get_lines() if line.get_linestyle() == "-"]
+    np.testing.assert_allclose(np.column_stack([line.get_ydata() for line in weight_lines]), w,
+                               rtol=1e-6, atol=1e-7)
+    for ax, expected in ((means, mu[:, :, 0]), (scales, sd[:, :, 0])):
+        assert len(ax.collections) == 3  # one faded line per component
+        np.testing.assert_allclose(np.column_stack([line_values(c) for c in ax.collections]),
                                    expected, rtol=1e-6, atol=1e-7)
     # dotted lines mark where the data end only when the grid reaches beyond them
-    assert len(means.get_lines()) == (5 if kind == "model" else 3)
+    assert len(means.get_lines()) == (2 if kind == "model" else 0)
 
 
 def test_five_charts_into_given_axes_with_precomputed_samples(fitted):
@@ -298,6 +323,131 @@ def test_density_slices_of_one_source_at_one_x(fitted):
     (ax,) = fig.axes
     assert len(ax.get_lines()) == 1 and ax.get_legend() is None
     assert ax.get_title() == "p(y | x = 0.5)"
+
+
+# --- what the figures must not mislead about ------------------------------------------------
+
+def test_every_figure_names_the_input_and_the_target(fitted):
+    x, t, mdn, ls = fitted
+    names, xv, y_grid = ("t", "x"), [0.2, 0.8], np.linspace(-0.5, 1.5, 20)
+    five = plot.five_charts(mdn, x, t, random_state=0, names=names)
+    assert [(ax.get_xlabel(), ax.get_ylabel()) for ax in five.axes] == [
+        ("t", "x"), ("t", "x"), ("t", "μ_k"), ("t", "π_k"), ("t", "σ_k")]
+    assert [ax.get_title() for ax in five.axes[2:]] == ["means μ_k(t)", "weights π_k(t)",
+                                                      "scales σ_k(t)"]
+    for ax in plot.three_panels(x, t, ls, mdn, random_state=0, names=names).axes:
+        assert (ax.get_xlabel(), ax.get_ylabel()) == names
+    image, colorbar = plot.density_heatmap(mdn, xv, y_grid, names=names).axes
+    assert (image.get_xlabel(), image.get_ylabel(), colorbar.get_ylabel()) == ("t", "x",
+                                                                               "p(x | t)")
+    (slices,) = plot.density_slices({"MDN": mdn}, xv, y_grid, names=names).axes
+    assert (slices.get_xlabel(), slices.get_title()) == ("x", "p(x | t)")
+    assert [text.get_text() for text in slices.get_legend().get_texts()] == [
+        "MDN, t = 0.2", "MDN, t = 0.8"]
+    grid = plot.sample_grid(mdn, x, temperatures=(0.5, 1), sigma_temperatures=(0.5, 1),
+                            names=names, random_state=0).axes
+    assert [(ax.get_xlabel(), ax.get_ylabel()) for ax in grid] == [
+        ("", "x"), ("", ""), ("t", "x"), ("t", "")]  # the outer panels only
+    # a second target dimension is named by its index
+    w, mu, sd = random_params(5)
+    assert plot.density_heatmap((w, mu, sd), np.linspace(0, 1, 5), y_grid, dim=1,
+                                names=names).axes[0].get_ylabel() == "x[1]"
+
+
+def test_five_charts_fade_the_means_and_scales_where_a_component_has_no_weight():
+    grid, params = shifting_mixture()
+    fig = plot.five_charts(params, grid, grid, samples=np.tile(grid[:, None], 2))
+    data, sampled, means, weights, scales = fig.axes
+    for ax in (means, scales):
+        empty, growing, fading = (c.get_colors() for c in ax.collections)  # (G - 1, 4) each
+        # the component without weight is grey and faint all along; the others are coloured
+        assert np.allclose(empty[:, :3], matplotlib.colors.to_rgb("0.6"))
+        assert (empty[:, 3] <= 0.3).all()
+        assert not np.allclose(growing[:, :3], empty[:, :3])
+        # opacity follows the weight at each x: faint where π_k is 0, opaque where it is 1
+        assert growing[0, 3] < 0.1 and growing[-1, 3] == 1.0
+        assert (np.diff(growing[:, 3]) >= 0).all() and (np.diff(fading[:, 3]) <= 0).all()
+        np.testing.assert_allclose(growing[:, 3], fading[::-1, 3])
+    assert weights.get_lines()[0].get_color() == "0.6"
+    labels = [text.get_text() for text in means.get_legend().get_texts()]
+    assert labels == ["π_k ≥ 20%", "π_k = 5%", "π_k < 1% everywhere"]
+    # the mean at 5 of the component without weight does not stretch the means chart
+    assert means.get_ylim()[1] < 1.2
+    # with every component above min_weight somewhere, nothing is grey and the key says so
+    fig = plot.five_charts(params, grid, grid, samples=grid, min_weight=0)
+    assert not np.allclose(fig.axes[2].collections[0].get_colors()[:, :3],
+                           matplotlib.colors.to_rgb("0.6"))
+    assert len(fig.axes[2].get_legend().get_texts()) == 2
+
+
+def test_legends_sit_where_they_cover_no_data():
+    grid, params = shifting_mixture()
+    # the means run along both diagonals; the legend goes to a corner free of heavy lines
+    fig = plot.five_charts(params, grid, grid, samples=grid)
+    w, mu, _ = params
+    heavy = w >= 0.25
+    assert legend_covers(fig.axes[2], np.tile(grid[:, None], 3)[heavy], mu[:, :, 0][heavy]) == 0
+    # a density along y = x: the legend goes upper left or lower right, over no data
+    x = np.random.default_rng(0).uniform(0, 1, 500)
+    band = (np.ones((60, 1)), grid[:, None, None], np.full((60, 1, 1), 0.05))
+    ax = plot.density_heatmap(band, grid, np.linspace(0, 1, 50), data=(x, x)).axes[0]
+    assert legend_covers(ax, x, x) == 0
+    assert legend_covers(ax, grid, grid) == 0  # nor the conditional mean
+
+
+def test_far_samples_are_clipped_not_stretching_the_axes(fitted):
+    x, t, mdn, ls = fitted
+    samples = np.asarray(mdn.sample(x, 2, random_state=0))
+    samples[7, 1] = 1e6
+    low, high = t.min(), t.max()
+    span = high - low
+
+    def unstretched(ax):
+        bottom, top = ax.get_ylim()
+        return low - 0.1 * span < bottom <= low and high <= top < high + 0.1 * span
+
+    five = plot.five_charts(mdn, x, t, samples=samples)
+    assert unstretched(five.axes[1]) and unstretched(five.axes[0])
+    assert five.axes[1].collections[1].get_offsets()[:, 1].max() == 1e6  # drawn, then clipped
+    assert all(unstretched(ax) for ax in plot.three_panels(x, t, t, samples).axes)
+    # sample_grid: limits from the data, or without data from the bulk of the samples
+    w, mu, sd = mdn.predict_mixture(x)
+    mu[7] = 1e6  # every panel draws one sample there
+    grid = plot.sample_grid((w, mu, sd), x, data=(x, t), random_state=0)
+    assert all(unstretched(ax) for ax in grid.axes)
+    many = np.linspace(0, 1, 400)  # one far input in 400: under the top 0.5% of the samples
+    w, mu, sd = mdn.predict_mixture(many)
+    mu[7] = 1e6
+    grid = plot.sample_grid((w, mu, sd), many, random_state=0)
+    assert all(ax.get_ylim()[1] < 10 for ax in grid.axes)
+    # the heat map spans its grids, whatever the data and the samples
+    xg, y_grid = np.linspace(0, 1, 10), np.linspace(-0.5, 1.5, 20)
+    ax = plot.density_heatmap(mdn, xg, y_grid, data=(np.append(x, 9.0), np.append(t, 1e6)),
+                              n_samples=3, random_state=0).axes[0]
+    assert ax.get_ylim() == (-0.5, 1.5) and -0.1 < ax.get_xlim()[0] < ax.get_xlim()[1] < 1.1
+
+
+def test_density_heatmap_draws_a_seeded_subsample_of_many_data_points(fitted):
+    *_, mdn, _ = fitted
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(0, 1, 5000), rng.uniform(0, 1, 5000)
+    xg, y_grid = np.linspace(0, 1, 8), np.linspace(0, 1, 9)
+
+    def drawn(**kw):
+        ax = plot.density_heatmap(mdn, xg, y_grid, data=(x, y), show_mean=False,
+                                  show_mode=False, **kw).axes[0]
+        return ax.collections[1].get_offsets(), ax.get_legend().get_texts()[0].get_text()
+
+    points, label = drawn()
+    assert len(points) == 1000 and label == "data (1,000 of 5,000)"
+    order = np.argsort(x)
+    rows = order[np.searchsorted(x[order], points[:, 0])]  # the data rows drawn, each once
+    assert len(np.unique(rows)) == 1000
+    np.testing.assert_array_equal(points, np.column_stack([x, y])[rows])  # pairs kept together
+    np.testing.assert_array_equal(drawn()[0], points)  # the same subsample every time
+    assert len(drawn(max_points=300)[0]) == 300
+    points, label = drawn(max_points=None)
+    assert len(points) == 5000 and label == "data"
 
 
 # --- bad input and the optional dependency -------------------------------------------------------

@@ -5,6 +5,7 @@ import os
 import re
 
 import numpy as np
+import pytest
 
 from mdnlite import estimator
 
@@ -65,5 +66,8 @@ def test_readme_commands_are_the_ones_ci_and_users_run():
     assert 'python -m pip install -e ".[plot]" && python examples/inverse_sine.py' in commands
     test_command = 'python -m pip install -e ".[test]" && python -m pytest'
     assert test_command in commands
-    with open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8") as f:
+    ci = os.path.join(ROOT, ".ci", "run")
+    if not os.path.exists(ci):
+        pytest.skip("no .ci/run: a source distribution, not a clone of the repository")
+    with open(ci, encoding="utf-8") as f:
         assert test_command in f.read().splitlines()
