@@ -44,9 +44,9 @@ class _Monitor(Callback):
     def on_train_begin(self, model):
         self.best = math.inf
         self.wait = 0
-        self._best_step = model.optimizer_.iterations if hasattr(model, "optimizer_") else 0
+        self._best_step = model.optimizer_.iterations
 
-    def _improved(self, logs, model=None):
+    def _improved(self, logs, model):
         """Update the best value; True if this epoch improved on it by more than min_delta."""
         if self.monitor not in logs:
             raise ValueError(f"{type(self).__name__} monitors {self.monitor!r}, which this fit "
@@ -54,7 +54,7 @@ class _Monitor(Callback):
         value = logs[self.monitor]
         if value < self.best - self.min_delta:
             self.best, self.wait = value, 0
-            self._best_step = model.optimizer_.iterations if model is not None else 0
+            self._best_step = model.optimizer_.iterations
             return True
         self.wait += 1
         return False

@@ -6,6 +6,7 @@ top of the network (``_make_loss``) and what to predict from its raw outputs.
 """
 
 import functools
+import inspect
 import math
 import sys
 
@@ -71,6 +72,88 @@ WEIGHT_DECAY_SCALE = 3.0
 
 
 
+# The network and training hyperparameters, documented once: every estimator's docstring has
+# a "{network_parameters}" slot, filled by ``document_parameters`` with these entries and the
+# defaults of its own __init__.
+NETWORK_PARAMETERS = """\
+hidden_sizes : sequence of int
+    Widths of the hidden layers.
+activation : str
+    Hidden activation: "tanh", "relu", "sigmoid", "softplus", "elu" or "identity".
+optimizer : {"adam", "rmsprop", "sgd"}
+    The update rule: ``optim.Adam``, ``optim.RMSProp`` or ``optim.SGD`` (no momentum),
+    its other hyperparameters at their defaults (see ``optim``).
+learning_rate : float > 0
+    The optimizer's step size: that of the first epoch, which ``learning_rate_schedule``
+    and callbacks may lower.
+weight_decay : float >= 0 or "auto"
+    L2 penalty on all parameters (see ``optim.Optimizer``). "auto" is
+    ``auto_weight_decay(N)`` = 3 / N for N training samples: a fixed Gaussian prior on
+    the weights, N(0, 1/3), whose pull on the mean loss fades as the data grow.
+clip_norm : float > 0 or None
+    Global gradient-norm clipping.
+max_epochs : int >= 1 or "auto"
+    Passes over the training data per ``fit`` (fewer if a callback stops it). "auto"
+    trains for about ``AUTO_STEPS`` = 10,000 optimizer steps whatever the data size:
+    ceil(10,000 / steps per epoch) epochs, with ceil(N / batch_size) steps per epoch
+    (5,000 epochs of 2 steps for N = 300, 250 epochs of 40 steps for N = 10,000).
+batch_size : int >= 1
+    Minibatch size; the data are reshuffled every epoch.
+learning_rate_schedule : {"cosine", "constant"}
+    "cosine" lowers the learning rate of each epoch e of a fit of E epochs to
+    learning_rate (0.01 + 0.99 (1 + cos(π e / E)) / 2), from learning_rate at the start
+    to 1% of it at the end; a callback that changes the rate (``ReduceLROnPlateau``)
+    scales the rest of the schedule. "constant" keeps learning_rate.
+standardize : bool
+    Centre and scale each input and target column on the training data (its mean and
+    standard deviation, ``standardizer_``) before the network sees it. Every prediction,
+    score and sample is still in the units of y: the network works in standardised
+    units, and scores include the log-Jacobian -Σ_d log s_d, so a held-out NLL does not
+    depend on the units of y. The statistics are learned once, by the first ``fit``;
+    warm starts and ``partial_fit`` keep them.
+input_noise, target_noise : float >= 0 or "auto"
+    Standard deviation of the Gaussian noise added afresh to the (standardised) inputs
+    and targets of every training minibatch: noise regularisation (Rothfuss et al.
+    2019), a smoothing that keeps small data sets from being memorised. Never applied
+    to validation data or predictions. "auto" is ``auto_noise(N)`` for N training
+    samples, 1.4 / sqrt(N) (at most 0.25): it shrinks as the data grow. The ``MDN``
+    defaults to "auto"; the ``Regressor`` to 0 (noise on x would blur the fitted mean,
+    and on y it only slows least squares down).
+backend : {"numpy", "cupy", "auto"}
+    Where the network lives and computes: NumPy on the CPU, CuPy on a CUDA device, or
+    "auto", CuPy when it imports and sees a device and NumPy otherwise. Predictions come
+    back on that device.
+dtype : {"float32", "float64"}
+    The precision of the weights and of the network's arithmetic. Results are float32
+    for float32 X and float64 otherwise, whatever the network computes in.
+random_state : None or int
+    Seeds the initial weights, the shuffling and the validation split.
+warm_start : bool
+    If True, ``fit`` on a fitted model continues from its weights and optimizer state.
+verbose : {"auto", 0, 1, 2}
+    Progress of a fit on standard error (see ``progress``): "auto" a progress bar
+    (tqdm's when installed) on a terminal and nothing elsewhere; 0 nothing; 1 the bar on a
+    terminal and a plain line about 20 times per fit elsewhere; 2 a plain line every
+    epoch.
+"""
+
+
+def document_parameters(cls):
+    """Fill the ``{network_parameters}`` slot of ``cls``'s docstring: NETWORK_PARAMETERS, each
+    entry's type line ending in the default that ``cls.__init__`` really has."""
+    if not cls.__doc__ or "{network_parameters}" not in cls.__doc__:
+        return
+    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
+    lines = []
+    for line in NETWORK_PARAMETERS.splitlines():
+        if line and not line[0].isspace():  # "name : type" or "a, b : type"
+            default = defaults[line.partition(" : ")[0].split(", ")[0]]
+            shown = f'"{default}"' if isinstance(default, str) else repr(default)
+            line = f"{line}, default={shown}"
+        lines.append("    " + line if line else "")
+    cls.__doc__ = cls.__doc__.replace("    {network_parameters}\n", "\n".join(lines) + "\n")
+
+
 class NotFittedError(ValueError, AttributeError):
     """A method that needs a fitted model was called before ``fit``.
 
@@ -99,70 +182,13 @@ class NetworkEstimator(Params):
 
     Parameters
     ----------
-    hidden_sizes : sequence of int
-        Widths of the hidden layers.
-    activation : str
-        Hidden activation: "tanh", "relu", "sigmoid", "softplus", "elu" or "identity".
-    optimizer : {"adam", "rmsprop", "sgd"}
-        The update rule: ``optim.Adam``, ``optim.RMSProp`` or ``optim.SGD`` (no momentum),
-        its other hyperparameters at their defaults (see ``optim``).
-    learning_rate : float > 0
-        The optimizer's step size: that of the first epoch, which ``learning_rate_schedule``
-        and callbacks may lower.
-    weight_decay : float >= 0 or "auto"
-        L2 penalty on all parameters (see ``optim.Optimizer``). "auto" is
-        ``auto_weight_decay(N)`` = 3 / N for N training samples: a fixed Gaussian prior on
-        the weights, N(0, 1/3), whose pull on the mean loss fades as the data grow.
-    clip_norm : float > 0 or None
-        Global gradient-norm clipping.
-    max_epochs : int >= 1 or "auto"
-        Passes over the training data per ``fit`` (fewer if a callback stops it). "auto"
-        trains for about ``AUTO_STEPS`` = 10,000 optimizer steps whatever the data size:
-        ceil(10,000 / steps per epoch) epochs, with ceil(N / batch_size) steps per epoch
-        (5,000 epochs of 2 steps for N = 300, 250 epochs of 40 steps for N = 10,000).
-    batch_size : int >= 1
-        Minibatch size; the data are reshuffled every epoch.
-    learning_rate_schedule : {"cosine", "constant"}
-        "cosine" lowers the learning rate of each epoch e of a fit of E epochs to
-        learning_rate (0.01 + 0.99 (1 + cos(π e / E)) / 2), from learning_rate at the start
-        to 1% of it at the end; a callback that changes the rate (``ReduceLROnPlateau``)
-        scales the rest of the schedule. "constant" keeps learning_rate.
-    standardize : bool
-        Centre and scale each input and target column on the training data (its mean and
-        standard deviation, ``standardizer_``) before the network sees it. Every prediction,
-        score and sample is still in the units of y: the network works in standardised
-        units, and scores include the log-Jacobian -Σ_d log s_d, so a held-out NLL does not
-        depend on the units of y. The statistics are learned once, by the first ``fit``;
-        warm starts and ``partial_fit`` keep them.
-    input_noise, target_noise : float >= 0 or "auto"
-        Standard deviation of the Gaussian noise added afresh to the (standardised) inputs
-        and targets of every training minibatch: noise regularisation (Rothfuss et al.
-        2019), a smoothing that keeps small data sets from being memorised. Never applied
-        to validation data or predictions. "auto" is ``auto_noise(N)`` for N training
-        samples, 1.4 / sqrt(N) (at most 0.25): it shrinks as the data grow. The ``MDN``
-        defaults to "auto"; the ``Regressor`` to 0 (noise on x would blur the fitted mean,
-        and on y it only slows least squares down).
-    backend : {"numpy", "cupy", "auto"}
-        Where the network lives and computes: NumPy on the CPU, CuPy on a CUDA device, or
-        "auto", CuPy when it imports and sees a device and NumPy otherwise. Predictions come
-        back on that device.
-    dtype : {"float32", "float64"}
-        The precision of the weights and of the network's arithmetic. Results are float32
-        for float32 X and float64 otherwise, whatever the network computes in.
-    random_state : None or int
-        Seeds the initial weights, the shuffling and the validation split.
-    warm_start : bool
-        If True, ``fit`` on a fitted model continues from its weights and optimizer state.
-    verbose : {"auto", 0, 1, 2}
-        Progress of a fit on standard error (see ``progress``): "auto" a progress bar
-        (tqdm's when installed) on a terminal and nothing elsewhere; 0 nothing; 1 the bar on a
-        terminal and a plain line about 20 times per fit elsewhere; 2 a plain line every
-        epoch.
+    {network_parameters}
     """
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         io.register(cls)  # so that io.load can rebuild it
+        document_parameters(cls)
 
     def __init__(self, hidden_sizes=(64, 64), activation="relu", optimizer="adam",
                  learning_rate=3e-3, weight_decay="auto",
@@ -299,10 +325,7 @@ class NetworkEstimator(Params):
             X, y = self._check_data(X, y)
             xp, dtype, scaler = self._xp, self.network_.flat_params.dtype, self.standardizer_
         else:
-            layout = _data_layout(X, y)
-            X, y = check_pair(X, y, xp=xp, dtype=None, owner=type(self).__name__)
-            scaler = (Standardizer.fit(X, y) if self.standardize
-                      else Standardizer.identity(X.shape[1], y.shape[1]))
+            X, y, scaler, layout = self._first_data(X, y, xp)
         data = training.pack(X, y, xp, dtype, scaler)
         if validation_data is not None:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
@@ -369,10 +392,7 @@ class NetworkEstimator(Params):
                                  self.standardizer_)
         else:
             xp, dtype = self._check_params()
-            layout = _data_layout(X, y)
-            X, y = check_pair(X, y, xp=xp, dtype=None, owner=type(self).__name__)
-            scaler = (Standardizer.fit(X, y) if self.standardize
-                      else Standardizer.identity(X.shape[1], y.shape[1]))
+            X, y, scaler, layout = self._first_data(X, y, xp)
             data = training.pack(X, y, xp, dtype, scaler)
             self._initialise(X.shape[1], y.shape[1], xp, dtype, scaler, layout)
             self._initialise_output(data)
@@ -380,6 +400,15 @@ class NetworkEstimator(Params):
                           self._regularise(data.shape[0]))
         self._after_fit(*self._unpack(data))
         return self
+
+    def _first_data(self, X, y, xp):
+        """The data of a first fit, checked: (X, y, the standardisation learned from them,
+        their layout for ``_initialise``)."""
+        layout = _data_layout(X, y)
+        X, y = check_pair(X, y, xp=xp, dtype=None, owner=type(self).__name__)
+        scaler = (Standardizer.fit(X, y) if self.standardize
+                  else Standardizer.identity(X.shape[1], y.shape[1]))
+        return X, y, scaler, layout
 
     def _regularise(self, n_samples):
         """Set the optimizer's weight decay for N training samples; return the noise
@@ -542,6 +571,9 @@ class NetworkEstimator(Params):
             return net.predict(X)
         parts = [net.predict(X[s:s + EVAL_BATCH]) for s in range(0, X.shape[0], EVAL_BATCH)]
         return self._xp.concatenate(parts, axis=0)
+
+
+document_parameters(NetworkEstimator)
 
 
 def _data_layout(X, y):

@@ -35,65 +35,7 @@ class MDN(MixturePredictions, NetworkEstimator):
         "kmeans" starts the output layer from a k-means fit of the standardised targets
         (``mdninit.mdninit``: means at the cluster centres, scales from their spread, equal
         weights, small output weights); "random" leaves the layer as initialised.
-    hidden_sizes : sequence of int, default=(64, 64)
-        Widths of the hidden layers.
-    activation : str, default="relu"
-        Hidden activation: "tanh", "relu", "sigmoid", "softplus", "elu" or "identity".
-    optimizer : {"adam", "rmsprop", "sgd"}, default="adam"
-        The update rule: ``optim.Adam``, ``optim.RMSProp`` or ``optim.SGD`` (no momentum),
-        its other hyperparameters at their defaults (see ``optim``).
-    learning_rate : float > 0, default=3e-3
-        The optimizer's step size: that of the first epoch, which ``learning_rate_schedule``
-        and callbacks may lower.
-    weight_decay : float >= 0 or "auto", default="auto"
-        L2 penalty on all parameters (see ``optim.Optimizer``). "auto" is
-        ``auto_weight_decay(N)`` = 3 / N for N training samples: a fixed Gaussian prior on
-        the weights, N(0, 1/3), whose pull on the mean loss fades as the data grow.
-    clip_norm : float > 0 or None, default=None
-        Global gradient-norm clipping.
-    max_epochs : int >= 1 or "auto", default="auto"
-        Passes over the training data per ``fit`` (fewer if a callback stops it). "auto"
-        trains for about ``AUTO_STEPS`` = 10,000 optimizer steps whatever the data size:
-        ceil(10,000 / steps per epoch) epochs, with ceil(N / batch_size) steps per epoch
-        (5,000 epochs of 2 steps for N = 300, 250 epochs of 40 steps for N = 10,000).
-    batch_size : int >= 1, default=256
-        Minibatch size; the data are reshuffled every epoch.
-    learning_rate_schedule : {"cosine", "constant"}, default="cosine"
-        "cosine" lowers the learning rate of each epoch e of a fit of E epochs to
-        learning_rate (0.01 + 0.99 (1 + cos(π e / E)) / 2), from learning_rate at the start
-        to 1% of it at the end; a callback that changes the rate (``ReduceLROnPlateau``)
-        scales the rest of the schedule. "constant" keeps learning_rate.
-    standardize : bool, default=True
-        Centre and scale each input and target column on the training data (its mean and
-        standard deviation, ``standardizer_``) before the network sees it. Every prediction,
-        score and sample is still in the units of y: the network works in standardised
-        units, and scores include the log-Jacobian -Σ_d log s_d, so a held-out NLL does not
-        depend on the units of y. The statistics are learned once, by the first ``fit``;
-        warm starts and ``partial_fit`` keep them.
-    input_noise, target_noise : float >= 0 or "auto", default="auto"
-        Standard deviation of the Gaussian noise added afresh to the (standardised) inputs
-        and targets of every training minibatch: noise regularisation (Rothfuss et al.
-        2019), a smoothing that keeps small data sets from being memorised. Never applied
-        to validation data or predictions. "auto" is ``auto_noise(N)`` for N training
-        samples, 1.4 / sqrt(N) (at most 0.25): it shrinks as the data grow. The ``MDN``
-        defaults to "auto"; the ``Regressor`` to 0 (noise on x would blur the fitted mean,
-        and on y it only slows least squares down).
-    backend : {"numpy", "cupy", "auto"}, default="numpy"
-        Where the network lives and computes: NumPy on the CPU, CuPy on a CUDA device, or
-        "auto", CuPy when it imports and sees a device and NumPy otherwise. Predictions come
-        back on that device.
-    dtype : {"float32", "float64"}, default="float32"
-        The precision of the weights and of the network's arithmetic. Results are float32
-        for float32 X and float64 otherwise, whatever the network computes in.
-    random_state : None or int, default=None
-        Seeds the initial weights, the shuffling and the validation split.
-    warm_start : bool, default=False
-        If True, ``fit`` on a fitted model continues from its weights and optimizer state.
-    verbose : {"auto", 0, 1, 2}, default="auto"
-        Progress of a fit on standard error (see ``progress``): "auto" a progress bar
-        (tqdm's when installed) on a terminal and nothing elsewhere; 0 nothing; 1 the bar on a
-        terminal and a plain line about 20 times per fit elsewhere; 2 a plain line every
-        epoch.
+    {network_parameters}
 
     Attributes
     ----------

@@ -57,6 +57,11 @@ def _fields(logs, learning_rate):
     return fields
 
 
+def _line(logs, learning_rate):
+    """The same numbers as one line: "loss -1.0213  val_loss -0.9822  lr 3.00e-03"."""
+    return "  ".join(f"{k} {v}" for k, v in _fields(logs, learning_rate).items())
+
+
 def _clock(seconds):
     """m:ss, or h:mm:ss past an hour."""
     if not math.isfinite(seconds):
@@ -77,10 +82,9 @@ class Lines:
         done = epoch + 1
         if done % self.every and done != self.n_epochs:
             return
-        fields = "  ".join(f"{k} {v}" for k, v in _fields(logs, learning_rate).items())
         elapsed = time.perf_counter() - self.start
-        print(f"epoch {done}/{self.n_epochs}  {fields}  {elapsed:.1f}s", file=self.stream,
-              flush=True)
+        print(f"epoch {done}/{self.n_epochs}  {_line(logs, learning_rate)}  {elapsed:.1f}s",
+              file=self.stream, flush=True)
 
     def close(self):
         pass
@@ -109,9 +113,8 @@ class Bar:
         filled = self.WIDTH * done // self.n_epochs
         elapsed = now - self.start
         left = elapsed / done * (self.n_epochs - done)
-        fields = "  ".join(f"{k} {v}" for k, v in _fields(logs, learning_rate).items())
         line = (f"\repoch {done}/{self.n_epochs} [{'#' * filled}{'.' * (self.WIDTH - filled)}]"
-                f"  {fields}  {_clock(elapsed)} elapsed, {_clock(left)} left")
+                f"  {_line(logs, learning_rate)}  {_clock(elapsed)} elapsed, {_clock(left)} left")
         self.stream.write(line)
         self.stream.flush()
         self._drawn = now
