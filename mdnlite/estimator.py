@@ -15,7 +15,7 @@ import numpy as np
 from . import io, mixture, training
 from .backend import array_module, get_xp, resolve_dtype
 from .layers import make_activation
-from .network import mlp
+from .network import mlp, n_parameters
 from .optim import make_optimizer
 from .params import Params
 from .progress import check_verbose, progress
@@ -245,6 +245,8 @@ class NetworkEstimator(Params):
             if not 0 <= check_number(value, name) < math.inf:
                 raise ValueError(f"{name} must be 'auto' or a finite number >= 0, got "
                                  f"{value!r}")
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise TypeError(f"warm_start must be True or False, got {self.warm_start!r}")
         check_verbose(self.verbose)
         check_random_state(self.random_state)
         self._hidden = tuple(int(w) for w in sizes)
@@ -485,29 +487,61 @@ class NetworkEstimator(Params):
             "rng": self._rng.bit_generator.state,
         }
 
+    def _expected_arrays(self, state):
+        """Check the saved JSON state (``io.Fields``) of a model with these hyperparameters;
+        return the arrays its file must hold, {name: (shape, dtype name)}. Called by
+        ``io.load`` before any array is read, so sizes come from here, never from the file."""
+        dtype = state.choice("dtype", ("float32", "float64"))
+        F, D = state.integer("n_features_in", 1), state.integer("n_targets", 1)
+        if state.integer("target_ndim", 1, 2) == 1 and D > 1:
+            raise io.ModelFileError(f"has an invalid state.target_ndim: 1 for {D} targets")
+        state.strings("feature_names_in", length=F, optional=True)
+        n_epochs = state.integer("n_epochs")
+        state.numbers("loss_curve", length=n_epochs)
+        state.numbers("learning_rate_curve", length=n_epochs)
+        state.numbers("validation_loss_curve", max_length=n_epochs, finite=False)
+        state.generator_state("rng")
+        opt = state.fields("optimizer")
+        opt.number("learning_rate", positive=True)
+        names = sorted(make_optimizer(self.optimizer, learning_rate=1.0).state_names)
+        if opt.strings("state_names") != (names if opt.integer("iterations") else []):
+            raise io.ModelFileError(f"has an invalid state.optimizer.state_names: expected "
+                                    f"{names} for {self.optimizer!r} after training")
+        n_params = n_parameters([F, *self._hidden, self._make_loss(D).n_outputs])
+        arrays = {"params": ((n_params,), dtype)}
+        for name, size in (("x_mean", F), ("x_scale", F), ("y_mean", D), ("y_scale", D)):
+            arrays[f"standardizer.{name}"] = ((size,), "float64")
+        arrays.update({f"optimizer.{name}.0": ((n_params,), dtype) for name in names})
+        return arrays
+
     def _set_state(self, state, arrays):
-        """Rebuild the fitted model from ``_get_state``'s output (as read by io.load)."""
+        """Rebuild the fitted model from ``_get_state``'s output, as read by ``io.load`` and
+        checked by ``_expected_arrays``: the array values are checked here."""
         xp, _ = self._check_params()
+        io.check_values(arrays, "params")
+        for name in ("x_mean", "y_mean", "x_scale", "y_scale"):
+            io.check_values(arrays, f"standardizer.{name}",
+                            minimum=0 if name.endswith("scale") else None, strict=True)
+        opt, saved = make_optimizer(self.optimizer, learning_rate=1.0), state["optimizer"]
+        for name in saved["state_names"]:
+            io.check_values(arrays, f"optimizer.{name}.0",
+                            minimum=0 if name in opt.nonnegative_state else None)
         scaler = Standardizer(*(arrays[f"standardizer.{k}"]
                                 for k in ("x_mean", "x_scale", "y_mean", "y_scale")))
-        names = state.get("feature_names_in")
-        layout = (state.get("target_ndim", 2),
-                  None if names is None else np.asarray(names, dtype=object))
+        names = state["feature_names_in"]
+        layout = (state["target_ndim"], None if names is None else np.asarray(names, dtype=object))
         self._initialise(state["n_features_in"], state["n_targets"], xp,
                          resolve_dtype(state["dtype"]), scaler, layout)
         self.set_weights(arrays["params"])
-        opt, saved = self.optimizer_, state["optimizer"]
-        opt.learning_rate, opt.iterations = saved["learning_rate"], saved["iterations"]
+        opt = self.optimizer_
+        opt.learning_rate, opt.iterations = float(saved["learning_rate"]), saved["iterations"]
         if saved["state_names"]:
-            opt.state = {}
-            for name in saved["state_names"]:
-                keys = sorted((k for k in arrays if k.startswith(f"optimizer.{name}.")),
-                              key=lambda k: int(k.rsplit(".", 1)[1]))
-                opt.state[name] = [xp.asarray(arrays[k]) for k in keys]
+            opt.state = {name: [xp.asarray(arrays[f"optimizer.{name}.0"])]
+                         for name in saved["state_names"]}
         self.n_epochs_ = state["n_epochs"]
-        self.loss_curve_ = list(state["loss_curve"])
-        self.validation_loss_curve_ = list(state["validation_loss_curve"])
-        self.learning_rate_curve_ = list(state["learning_rate_curve"])
+        self.loss_curve_ = [float(v) for v in state["loss_curve"]]
+        self.validation_loss_curve_ = [float(v) for v in state["validation_loss_curve"]]
+        self.learning_rate_curve_ = [float(v) for v in state["learning_rate_curve"]]
         self._rng.bit_generator.state = state["rng"]
 
     # --- weights and inputs -------------------------------------------------------------------

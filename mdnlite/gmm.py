@@ -326,12 +326,20 @@ class GaussianMixture(Params):
         """Write the fitted model to ``path`` (one .npz file, written atomically)."""
         return io.save(self, path)
 
+    def _saved_params(self):
+        """The current parameters, but the number and kind of components as fitted (a
+        ``set_params`` since changes them only at the next fit)."""
+        params = self.get_params()
+        params.update(n_components=int(self.weights_.shape[0]), covariance=self._covariance)
+        return params
+
     def _get_state(self):
         return {
             "arrays": {"weights": self.weights_, "means": self.means_,
                        "covariances": self.covariances_,
                        "cholesky_factors": self.cholesky_factors_},
             "dtype": self.means_.dtype.name,
+            "n_features_in": int(self.n_features_in_),
             "covariance": self._covariance,
             "converged": bool(self.converged_),
             "n_iter": int(self.n_iter_),
@@ -339,15 +347,50 @@ class GaussianMixture(Params):
             "log_likelihood_curve": self.log_likelihood_curve_,
         }
 
+    def _expected_arrays(self, state):
+        """Check the saved JSON state (``io.Fields``); return the arrays the file must hold,
+        {name: (shape, dtype name)} (see ``NetworkEstimator._expected_arrays``)."""
+        dtype = state.choice("dtype", ("float32", "float64"))
+        state.choice("covariance", (self.covariance,))  # saved as fitted (_saved_params)
+        state.boolean("converged")
+        n_iter = state.integer("n_iter")
+        curve = state.numbers("log_likelihood_curve", length=n_iter + 1)
+        if state.number("lower_bound") != curve[-1]:
+            raise io.ModelFileError("has a state.lower_bound that is not the last value of "
+                                    "state.log_likelihood_curve")
+        K, F = int(self.n_components), state.integer("n_features_in", 1)
+        return {"weights": ((K,), dtype), "means": ((K, F), dtype),
+                "covariances": ((K, F, F), dtype), "cholesky_factors": ((K, F, F), dtype)}
+
     def _set_state(self, state, arrays):
+        """Rebuild the fitted mixture; the arrays are checked first: weights >= 0 summing to
+        1, lower-triangular factors with a positive diagonal (diagonal ones for a diagonal
+        mixture), and covariances equal to L Lᵀ to rounding."""
+        for name in arrays:
+            io.check_values(arrays, name, minimum=0 if name == "weights" else None)
+        weights, L, covariances = (arrays[k] for k in ("weights", "cholesky_factors",
+                                                        "covariances"))
+        K, F, _ = L.shape
+        eps = np.finfo(L.dtype).eps
+        if abs(float(weights.sum(dtype=np.float64)) - 1) > 4 * max(K, 16) * eps:
+            raise io.ModelFileError(f"has weights that sum to {weights.sum()}, not 1")
+        off = ~np.tri(F, dtype=bool) if state["covariance"] == "full" else ~np.eye(F, dtype=bool)
+        if L[:, off].any() or not (np.diagonal(L, axis1=1, axis2=2) > 0).all():
+            raise io.ModelFileError(f"has 'cholesky_factors' that are not {state['covariance']} "
+                                    "Cholesky factors with a positive diagonal")
+        largest = np.diagonal(covariances, axis1=1, axis2=2).max(axis=1)  # (K,)
+        residual = np.abs(np.matmul(L, L.swapaxes(1, 2)) - covariances).max(axis=(1, 2))
+        if not (residual <= 16 * F * eps * largest).all():
+            raise io.ModelFileError("has 'covariances' that are not L Lᵀ of its "
+                                    "'cholesky_factors'")
         xp, _ = self._check_params()
         dtype = resolve_dtype(state["dtype"])
         self._set_parameters(state["covariance"], *(
             xp.asarray(arrays[name], dtype=dtype)
             for name in ("weights", "means", "covariances", "cholesky_factors")))
         self.converged_, self.n_iter_ = state["converged"], state["n_iter"]
-        self.lower_bound_ = state["lower_bound"]
-        self.log_likelihood_curve_ = list(state["log_likelihood_curve"])
+        self.lower_bound_ = float(state["lower_bound"])
+        self.log_likelihood_curve_ = [float(v) for v in state["log_likelihood_curve"]]
 
 
 def _e_step(data, fit):

@@ -11,7 +11,7 @@ import numpy as np
 from .backend import array_module, get_xp, resolve_dtype
 from .layers import Dense, make_activation
 
-__all__ = ["Sequential", "mlp"]
+__all__ = ["Sequential", "mlp", "n_parameters"]
 
 
 class Sequential:
@@ -98,6 +98,11 @@ class Sequential:
             if not wanted:
                 return None
         return dy
+
+
+def n_parameters(sizes):
+    """The number of weights and biases of ``mlp(sizes, ...)``: Σ (n_in + 1) n_out."""
+    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
 def mlp(sizes, activation="tanh", *, rng, backend="numpy", dtype=np.float32):

@@ -31,6 +31,7 @@ class Optimizer:
     """
 
     state_names = ()
+    nonnegative_state = ()  # state that only a corrupted model can hold negative values of
 
     def __init__(self, learning_rate, weight_decay=0.0, clip_norm=None):
         _check_positive("learning_rate", learning_rate)
@@ -121,6 +122,7 @@ class RMSProp(Optimizer):
     """
 
     state_names = ("mean_square",)
+    nonnegative_state = ("mean_square",)
 
     def __init__(self, learning_rate=0.001, rho=0.9, eps=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
@@ -147,6 +149,7 @@ class Adam(Optimizer):
     """
 
     state_names = ("m", "v")
+    nonnegative_state = ("v",)
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8, **kwargs):
         super().__init__(learning_rate, **kwargs)

@@ -5,7 +5,7 @@ multi-valued problems. For comparisons in nats it scores with a Gaussian whose v
 target dimension is the mean squared residual on the training data.
 """
 
-from . import mixture
+from . import io, mixture
 from .backend import array_module
 from .estimator import NetworkEstimator
 from .predictions import MixturePredictions
@@ -86,7 +86,13 @@ class Regressor(MixturePredictions, NetworkEstimator):
         state["arrays"]["noise_variance"] = self.noise_variance_
         return state
 
+    def _expected_arrays(self, state):
+        arrays = super()._expected_arrays(state)
+        arrays["noise_variance"] = ((state.value["n_targets"],), state.value["dtype"])
+        return arrays
+
     def _set_state(self, state, arrays):
+        io.check_values(arrays, "noise_variance", minimum=0)
         super()._set_state(state, arrays)
         self.noise_variance_ = self._xp.asarray(arrays["noise_variance"])
 

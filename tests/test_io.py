@@ -16,6 +16,7 @@ import pytest
 import mdnlite
 from mdnlite import MDN, ModelFileError, ReduceLROnPlateau, Regressor
 from mdnlite import io as mdn_io
+from model_files import read_npz, reseal, with_meta, write_npz
 
 
 def make_data(n=120, d=1, seed=0):
@@ -34,30 +35,6 @@ def fitted(cls, d=1, **params):
         kwargs.update(n_components=3)
     kwargs.update(params)
     return cls(**kwargs).fit(X, y, validation_split=0.25)
-
-
-def read_npz(path):
-    with np.load(path, allow_pickle=False) as f:
-        return {name: f[name] for name in f.files}
-
-
-def write_npz(path, arrays):
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
-
-
-def reseal(arrays):
-    """Recompute the digest, so that a deliberate change passes the checksum."""
-    body = {k: v for k, v in arrays.items() if k not in ("meta", "digest")}
-    arrays["digest"] = np.array(mdn_io._digest(str(arrays["meta"]), body))
-    return arrays
-
-
-def with_meta(arrays, change):
-    meta = json.loads(str(arrays["meta"]))
-    change(meta)
-    arrays["meta"] = np.array(json.dumps(meta))
-    return arrays
 
 
 def assert_same_model(a, b, X, y):
