@@ -7,6 +7,8 @@ forward and back substitution written out over the small D, the same code on eve
 with no inverse and no determinant ever formed.
 """
 
+import numpy as np
+
 from .backend import array_module
 
 __all__ = ["n_lower", "lower_pairs", "solve_lower", "solve_lower_transposed", "log_det",
@@ -27,7 +29,7 @@ def lower_pairs(D):
     return [(i, j) for i in range(1, D) for j in range(i)]
 
 
-def solve_lower(L, r):
+def solve_lower(L, r, bound=None):
     """v with L v = r, by forward substitution: v_i = (r_i - Σ_{j<i} L_ij v_j) / L_ii.
 
     Parameters
@@ -35,17 +37,24 @@ def solve_lower(L, r):
     L : array (D, D, ...)
         Lower-triangular factors; entries above the diagonal are never read.
     r : array (D, ...)
+    bound : float, optional
+        Clip each v_i to [-bound, bound] as soon as it is formed. With the dtype's largest
+        number, an overflow saturates instead of becoming ±inf, which a later zero L_ij (or a
+        zero responsibility in the gradient) would turn into 0 × inf = NaN.
 
     Returns
     -------
     array (D, ...)
     """
+    xp = array_module(r)
     v = r.copy()
     for i in range(r.shape[0]):
         v_i = v[i]  # a view: every update below lands in v
         for j in range(i):
             v_i -= L[i, j] * v[j]
         v_i /= L[i, i]
+        if bound is not None:
+            xp.clip(v_i, -bound, bound, out=v_i)
     return v
 
 
@@ -55,13 +64,20 @@ def solve_lower_transposed(L, v):
     Shapes as ``solve_lower``. With v = L⁻¹ r this gives w = Σ⁻¹ r, the gradient of
     ½ rᵀ Σ⁻¹ r with respect to r.
     """
+    return _back_substitution(L, v)[0]
+
+
+def _back_substitution(L, v):
+    """(w, t): w with Lᵀ w = v, and t_i = L_ii w_i, each numerator before its division."""
     w = v.copy()
+    t = array_module(v).empty_like(v)
     for i in range(v.shape[0] - 1, -1, -1):
         w_i = w[i]
         for j in range(i + 1, v.shape[0]):
             w_i -= L[j, i] * w[j]
+        t[i] = w_i
         w_i /= L[i, i]
-    return w
+    return w, t
 
 
 def log_det(L):
@@ -106,27 +122,32 @@ def log_density(r, L):
     -------
     log_comp : array (...)
     v : array (D, ...)
+        Saturated at the dtype's largest number (see ``solve_lower``): |v|² is then inf all
+        the same, and the density 0.
     """
-    v = solve_lower(L, r)
+    v = solve_lower(L, r, bound=float(np.finfo(r.dtype).max))
     log_comp = mahalanobis(v)
     log_comp *= -0.5
     log_comp -= log_det(L)
     return log_comp, v
 
 
-def log_density_gradients(g, v, L, diagonal_derivative=None):
+def log_density_gradients(g, v, L, dlog_diagonal=None):
     """Gradients of a loss through ``log_density``, given g = dLoss/dlog_comp (...).
 
     With v = L⁻¹ r and w = L⁻ᵀ v = Σ⁻¹ r:
     d log_comp/dμ = w (r = y - μ), d log_comp/dL_ij = w_i v_j for i > j, and
-    d log_comp/dL_ii = w_i v_i - 1/L_ii. Since w is linear in v, g w = L⁻ᵀ (g v): g
-    multiplies v before the back substitution, so that a component with zero weight far
-    from y gets exactly zero gradients rather than 0 × a huge w.
+    d log_comp/d log L_ii = t_i v_i - 1 with t_i = L_ii w_i. Since w is linear in v,
+    g w = L⁻ᵀ (g v): g multiplies v before the back substitution, so that a component with
+    zero weight far from y gets exactly zero gradients rather than 0 × a huge w.
 
-    ``diagonal_derivative`` (D, ...), if given, is dL_ii/ds_i for the pre-activations s of
-    the diagonal, and ``ddiagonal`` is then the gradient with respect to s. It is applied
-    before the product w_i v_i: at the floor it is tiny while w_i v_i can exceed float32's
-    range on its own, although their product does not.
+    ``dlog_diagonal`` (D, ...), if given, is d log L_ii/ds_i = act'(s_i)/L_ii for the
+    pre-activations s of the diagonal, at most 1, and ``ddiagonal`` is then the gradient with
+    respect to s: g (t_i v_i - 1) d log L_ii/ds_i. No factor of it is formed alone: g t_i
+    comes from the back substitution before its division by L_ii (an L_ii = inf gives 0, not
+    0 × inf), and is multiplied by d log L_ii/ds_i before v_i, since at the floor the former
+    is tiny while t_i v_i can exceed float32's range on its own, although their product does
+    not. Without it, d log L_ii/dL_ii = 1/L_ii gives the gradient with respect to L_ii.
 
     Returns
     -------
@@ -136,16 +157,12 @@ def log_density_gradients(g, v, L, diagonal_derivative=None):
     dlower : list of M arrays (...)
         Gradients with respect to the strictly-lower entries, in ``lower_pairs`` order.
     """
-    gw = solve_lower_transposed(L, g * v)  # (D, ...): g w
+    gw, ddiagonal = _back_substitution(L, g * v)  # (D, ...): g w, and g t
     D = v.shape[0]
-    if diagonal_derivative is None:
-        ddiagonal = gw * v
-        gd = g
-    else:
-        ddiagonal = gw * diagonal_derivative
-        ddiagonal *= v
-        gd = g * diagonal_derivative  # (D, ...)
-    for i in range(D):
-        ddiagonal[i] -= gd / L[i, i] if diagonal_derivative is None else gd[i] / L[i, i]
+    if dlog_diagonal is None:
+        dlog_diagonal = 1 / array_module(L).stack([L[i, i] for i in range(D)])
+    ddiagonal *= dlog_diagonal
+    ddiagonal *= v
+    ddiagonal -= g * dlog_diagonal  # (D, ...): g (t v - 1) d log L_ii/ds
     dlower = [gw[i] * v[j] for i, j in lower_pairs(D)]
     return gw, ddiagonal, dlower

@@ -8,10 +8,12 @@ The generic backprop of ``network.py`` carries dz inwards from here.
 
 from collections import namedtuple
 
+import numpy as np
+
 from . import cholesky
 from .backend import LOG_2PI, array_module, log_softmax, softmax_parts, softplus
 from .mixture import Mixture, log_normal
-from .validation import check_number
+from .validation import check_number, check_positive_int
 
 __all__ = ["MixtureHead", "RawOutputs", "NLLCache", "SCALE_ACTIVATIONS", "COVARIANCES"]
 
@@ -42,27 +44,34 @@ factors : (D, D, K, N) Cholesky factors L for "full", None otherwise
 
 
 class _Exp:
-    """σ = exp(s) (Bishop, Netlab); dσ/ds = exp(s) = a."""
+    """σ = exp(s) (Bishop, Netlab); dσ/ds = exp(s) = a, and d log σ/ds = a/σ <= 1."""
 
     @staticmethod
     def forward(s):
         return array_module(s).exp(s)
 
     @staticmethod
-    def derivative(a):
-        return a
+    def dlog_scale(a, scales):
+        # an a that overflowed (s > 88.7 in float32) has σ = inf too, and a/σ = inf/inf = NaN;
+        # read as the largest float it gives 0: the component has density 0, γ = 0, and any
+        # finite factor leaves its gradient 0
+        ratio = array_module(a).minimum(a, float(np.finfo(a.dtype).max))
+        ratio /= scales
+        return ratio
 
 
 class _Softplus:
-    """σ = log(1 + exp(s)); dσ/ds = sigmoid(s) = 1 - exp(-a), written -expm1(-a)."""
+    """σ = log(1 + exp(s)); dσ/ds = sigmoid(s) = 1 - exp(-a), written -expm1(-a), and
+    d log σ/ds = (1 - exp(-a))/σ <= a/σ <= 1."""
 
     @staticmethod
     def forward(s):
         return softplus(s)
 
     @staticmethod
-    def derivative(a):
+    def dlog_scale(a, scales):
         d = array_module(a).expm1(-a)
+        d /= scales
         d *= -1
         return d
 
@@ -71,7 +80,7 @@ class _ELU1:
     """σ = ELU(s) + 1 (the Keras article): s + 1 for s > 0, exp(s) otherwise.
 
     dσ/ds = 1 for s > 0 and exp(s) = a otherwise; since a > 1 exactly when s > 0, that is
-    min(a, 1).
+    min(a, 1), and d log σ/ds = min(a, 1)/σ <= a/σ <= 1.
     """
 
     @staticmethod
@@ -80,8 +89,10 @@ class _ELU1:
         return xp.where(s > 0, s + 1, xp.exp(xp.minimum(s, 0)))
 
     @staticmethod
-    def derivative(a):
-        return array_module(a).minimum(a, 1)
+    def dlog_scale(a, scales):
+        d = array_module(a).minimum(a, 1)
+        d /= scales
+        return d
 
 
 SCALE_ACTIVATIONS = {"exp": _Exp, "softplus": _Softplus, "elu1": _ELU1}
@@ -95,18 +106,27 @@ class MixtureHead:
     ----------
     n_components : int
         K >= 1.
-    n_dims : int
+    n_dims : int, default=1
         D >= 1, the target dimension.
-    covariance : {"diagonal", "isotropic", "full"}
+    covariance : {"diagonal", "isotropic", "full"}, default="diagonal"
         ``"isotropic"``: one scale per component, Σ_k = σ_k² I (Bishop, Netlab).
         ``"diagonal"``: one scale per component and dimension, Σ_k = diag(σ_k1², ..., σ_kD²).
         ``"full"``: Σ_k = L_k L_kᵀ with L_k lower-triangular (Williams 1996); its diagonal
         is a scale per dimension, the entries below it are unconstrained.
-    scale_activation : {"exp", "softplus", "elu1"}
+    scale_activation : {"softplus", "exp", "elu1"}, default="softplus"
         Maps a scale pre-activation s to a = act(s) > 0.
-    min_scale : float >= 0
+    min_scale : float >= 0, default=1e-3
         Floor added to every scale (the diagonal of L for "full"): σ = act(s) + min_scale.
-        Keeps narrow components from collapsing onto single points.
+        Keeps narrow components from collapsing onto single points. The defaults are those
+        of ``MDN``; without a floor a scale can underflow (docs/derivation.md, Section 3.6).
+
+    Raises
+    ------
+    TypeError
+        ``n_components`` or ``n_dims`` not an integer (bools and floats such as 3.0 or inf
+        included; NumPy integers are integers), ``min_scale`` not a number.
+    ValueError
+        Values out of range, or a covariance or scale activation not among the choices.
 
     Notes
     -----
@@ -114,23 +134,25 @@ class MixtureHead:
     scale pre-activations (S = 1 isotropic, S = D otherwise) and K*M strictly-lower Cholesky
     entries (M = D(D-1)/2 for "full", else 0): n_outputs = K (1 + D + S + M). For K = 3 and
     D = 2: 15 outputs diagonal, 12 isotropic, 18 full.
+
+    ``split``, ``mixture`` and ``nll_forward`` check the shape of z (and y); they check no
+    values, since any finite z is a valid mixture (a NaN in z gives a NaN loss). The training
+    step calls ``_nll_forward``, the same without the checks.
     """
 
-    def __init__(self, n_components, n_dims=1, covariance="diagonal", scale_activation="exp",
-                 min_scale=0.0):
-        if int(n_components) != n_components or n_components < 1:
-            raise ValueError(f"n_components must be an integer >= 1, got {n_components!r}")
-        if int(n_dims) != n_dims or n_dims < 1:
-            raise ValueError(f"n_dims must be an integer >= 1, got {n_dims!r}")
-        if covariance not in COVARIANCES:
+    def __init__(self, n_components, n_dims=1, covariance="diagonal",
+                 scale_activation="softplus", min_scale=1e-3):
+        n_components = check_positive_int(n_components, "n_components")
+        n_dims = check_positive_int(n_dims, "n_dims")
+        if not isinstance(covariance, str) or covariance not in COVARIANCES:
             raise ValueError(f"covariance must be one of {COVARIANCES}, got {covariance!r}")
-        if scale_activation not in SCALE_ACTIVATIONS:
+        if not isinstance(scale_activation, str) or scale_activation not in SCALE_ACTIVATIONS:
             raise ValueError(f"scale_activation must be one of {tuple(SCALE_ACTIVATIONS)}, "
                              f"got {scale_activation!r}")
-        if not check_number(min_scale, "min_scale") >= 0 or min_scale == float("inf"):
+        if not 0 <= check_number(min_scale, "min_scale") < float("inf"):  # NaN fails too
             raise ValueError(f"min_scale must be a finite number >= 0, got {min_scale!r}")
-        self.n_components = int(n_components)
-        self.n_dims = int(n_dims)
+        self.n_components = n_components
+        self.n_dims = n_dims
         self.covariance = covariance
         self.scale_activation = scale_activation
         self.min_scale = float(min_scale)
@@ -160,8 +182,23 @@ class MixtureHead:
         K, D, S = self.n_components, self.n_dims, self.n_scales
         return K, K + K * D, K + K * D + K * S
 
+    def _check_outputs(self, z):
+        """z itself, if it is a floating (N, n_outputs) array; a named error otherwise."""
+        if not (hasattr(z, "shape") and hasattr(z, "dtype")):
+            raise TypeError(f"z must be an array (N, {self.n_outputs}), got "
+                            f"{type(z).__name__}")
+        if np.dtype(z.dtype).kind != "f":
+            raise TypeError(f"z must hold floating-point numbers, got dtype {z.dtype}")
+        if z.ndim != 2 or z.shape[1] != self.n_outputs:
+            raise ValueError(f"z must be (N, {self.n_outputs}), the raw outputs of {self!r}, "
+                             f"got shape {z.shape}")
+        return z
+
     def split(self, z):
         """Name the parts of z (N, n_outputs) as views: no copies (see ``RawOutputs``)."""
+        return self._split(self._check_outputs(z))
+
+    def _split(self, z):
         K, D, S, M = self.n_components, self.n_dims, self.n_scales, self.n_lower
         a, b, c = self._offsets()
         N = z.shape[0]
@@ -182,7 +219,7 @@ class MixtureHead:
 
         For "full" the scales are the Cholesky factors L (N, K, D, D), Σ = L Lᵀ.
         """
-        logits, means, s, lower = self.split(z)
+        logits, means, s, lower = self._split(self._check_outputs(z))
         scales = self._scales(s)[1]
         if self.covariance == "full":  # factors assembled dimensions first, then moved last
             L = cholesky.factors(scales.transpose(2, 0, 1), lower.transpose(2, 0, 1))
@@ -214,16 +251,34 @@ class MixtureHead:
             The responsibilities, weights, standardised residuals, scales and scale
             activations, components first.
 
+        Raises
+        ------
+        ValueError
+            z or y of another shape, or no samples.
+        TypeError
+            z not a floating array, y not an array of real numbers.
+
         Notes
         -----
         The work runs on zᵀ, components first: every sum and maximum over components then
         adds up K contiguous rows of length N, which is fast on any backend, where the same
         reduction over the short last axis of an (N, K) array is not.
         """
+        z = self._check_outputs(z)
+        if z.shape[0] == 0:
+            raise ValueError("z holds no samples: the mean NLL of an empty batch is undefined")
+        if not hasattr(y, "shape") or np.dtype(y.dtype).kind not in "iuf":
+            raise TypeError(f"y must be an array of real numbers (N, D), got "
+                            f"{getattr(y, 'dtype', type(y).__name__)}")
+        if y.shape != (z.shape[0], self.n_dims):
+            raise ValueError(f"y must be (N, D) = {(z.shape[0], self.n_dims)} for z "
+                             f"{z.shape}, got shape {y.shape}")
+        return self._nll_forward(z, y)
+
+    def _nll_forward(self, z, y):
+        """``nll_forward`` without its checks: the training step's path."""
         xp = array_module(z)
         N = z.shape[0]
-        if N == 0:
-            raise ValueError("z holds no samples: the mean NLL of an empty batch is undefined")
         logits, means, s, lower = self._split_components_first(xp.ascontiguousarray(z.T))
         log_w, weights, log_total, _ = softmax_parts(logits, axis=0)  # (K, N)
         log_w -= log_total  # log π (K, N)
@@ -247,9 +302,11 @@ class MixtureHead:
 
         With γ the responsibilities, u = (y - μ)/σ and L the batch mean:
         dL/dlogit_k = (π_k - γ_k)/N;  dL/dμ_kd = -γ_k u_kd / (σ_kd N);
-        dL/dσ_kd = γ_k (1 - u_kd²) / (σ_kd N) (diagonal),
-        dL/dσ_k = γ_k (D - Σ_d u_kd²) / (σ_k N) (isotropic);  dL/ds = dL/dσ · act'(s).
-        The result is the transpose of a components-first array: a view, not a copy.
+        dL/dlog σ_kd = γ_k (1 - u_kd²) / N (diagonal),
+        dL/dlog σ_k = γ_k (D - Σ_d u_kd²) / N (isotropic);  dL/ds = dL/dlog σ · d log σ/ds,
+        where d log σ/ds = act'(s)/σ is at most 1 for every activation: no factor of
+        dL/ds can overflow alone. The result is the transpose of a components-first array:
+        a view, not a copy.
         """
         resp, weights, u, scales, a, L = cache
         xp = array_module(resp)
@@ -259,9 +316,9 @@ class MixtureHead:
         xp.subtract(weights, resp, out=dlogits)
         dlogits *= 1.0 / N
         g = resp * (-1.0 / N)  # (K, N): -γ/N, shared by every other gradient
+        dlog_scale = self._act.dlog_scale(a, scales)  # d log σ/ds (K, S, N), in [0, 1]
         if L is not None:
-            derivative = self._act.derivative(a).transpose(1, 0, 2)  # dL_ii/ds (D, K, N)
-            gw, ds_t, dl = cholesky.log_density_gradients(g, u, L, derivative)
+            gw, ds_t, dl = cholesky.log_density_gradients(g, u, L, dlog_scale.transpose(1, 0, 2))
             dmeans[...] = gw.transpose(1, 0, 2)
             ds[...] = ds_t.transpose(1, 0, 2)
             for m, d in enumerate(dl):
@@ -274,11 +331,10 @@ class MixtureHead:
         xp.divide(gu, scales, out=dmeans)
         gu *= u  # (K, D, N): -γ u²/N
         if self.covariance == "isotropic":
-            dsigma = gu.sum(axis=1, keepdims=True)  # (K, 1, N)
-            dsigma -= self.n_dims * g
+            dlog_sigma = gu.sum(axis=1, keepdims=True)  # (K, 1, N)
+            dlog_sigma -= self.n_dims * g
         else:
-            dsigma = gu
-            dsigma -= g
-        dsigma /= scales
-        xp.multiply(dsigma, self._act.derivative(a), out=ds)
+            dlog_sigma = gu
+            dlog_sigma -= g
+        xp.multiply(dlog_sigma, dlog_scale, out=ds)
         return dzt.T

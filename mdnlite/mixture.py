@@ -4,7 +4,9 @@ A batch of N mixtures with K components in D dimensions is described by
 ``log_weights`` (N, K), ``means`` (N, K, D) and ``scales``: (N, K, S) standard deviations,
 S = 1 for an isotropic mixture and S = D for a diagonal one, or (N, K, D, D) lower-triangular
 Cholesky factors L for full covariances Σ = L Lᵀ. Everything is computed in log space;
-nothing here holds state or knows about training.
+nothing here holds state or knows about training. The public functions check their
+arguments (``mixture_checks.check_mixture``); each has an unchecked twin, its name with a
+leading underscore, for callers whose parameters are valid by construction (the estimators).
 """
 
 from collections import namedtuple
@@ -13,10 +15,12 @@ import numpy as np
 
 from . import cholesky
 from .backend import LOG_2PI, array_module, log_softmax, logsumexp
+from .mixture_checks import check_mixture as _check_mixture
 from .validation import check_number, check_random_state
 
 __all__ = [
     "Mixture",
+    "component_log_density",
     "log_prob",
     "responsibilities",
     "mean",
@@ -61,8 +65,18 @@ def component_log_density(y, means, scales):
         -½ Σ_d u_kd² - (D/S) Σ_s log σ_ks - (D/2) log 2π; for factors,
         -½ |L_k⁻¹ (y - μ_k)|² - Σ_d log L_k,dd - (D/2) log 2π.
     u : array (N, K, D)
-        Standardised residuals u_kd = (y_d - μ_kd) / σ_kd, or v = L_k⁻¹ (y - μ_k).
+        Standardised residuals u_kd = (y_d - μ_kd) / σ_kd, or v = L_k⁻¹ (y - μ_k); an entry
+        beyond the dtype's range is its largest finite number (its square is then inf).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Arguments that are not a mixture (see ``log_prob``).
     """
+    return _component_log_density(*_check_mixture(y=y, means=means, scales=scales))
+
+
+def _component_log_density(y, means, scales):
     if is_full(means, scales):  # the solves run dimensions first: (D, N, K)
         r = (y[:, None, :] - means).transpose(2, 0, 1)
         log_comp, v = cholesky.log_density(r, scales.transpose(2, 3, 0, 1))
@@ -77,12 +91,15 @@ def log_normal(y, means, scales, axis, normalised=True):
     ``y`` broadcasts against ``means``; ``scales`` has 1 or D entries along ``axis``. The
     head calls it with components first, (K, D, N), where every reduction runs over whole
     contiguous rows, and with ``normalised=False``, which leaves out the constant
-    -(D/2) log 2π (added once to its scalar loss instead).
+    -(D/2) log 2π (added once to its scalar loss instead). Nothing is checked.
     """
     xp = array_module(means)
     D, S = means.shape[axis], scales.shape[axis]
     u = y - means  # (..., D, ...)
     u /= scales
+    # an overflowed u saturates: its square is inf all the same, but γ u stays 0 for γ = 0
+    big = float(np.finfo(u.dtype).max)
+    xp.clip(u, -big, big, out=u)
     log_comp = _sum(u * u, axis)  # squared Mahalanobis distances
     log_comp *= -0.5
     log_det = _sum(xp.log(scales), axis)  # Σ_s log σ_s
@@ -114,29 +131,50 @@ def log_prob(y, log_weights, means, scales):
     Returns
     -------
     array (N,)
+
+    Raises
+    ------
+    ValueError, TypeError
+        Arguments that are not a mixture: shapes that disagree in N, K or D, NaN, a
+        non-positive scale, log-weights that are not normalised... (see
+        ``mixture_checks.check_mixture``, which every public function here applies).
     """
-    log_comp, _ = component_log_density(y, means, scales)
+    return _log_prob(*_check_mixture(y, log_weights, means, scales, normalised=True))
+
+
+def _log_prob(y, log_weights, means, scales):
+    log_comp, _ = _component_log_density(y, means, scales)
     return logsumexp(log_weights + log_comp, axis=1)
 
 
 def responsibilities(y, log_weights, means, scales):
     """Posterior probability of each component given y: γ_nk = π_nk N_nk / Σ_j π_nj N_nj.
 
+    Arguments and checks as ``log_prob``; the log-weights need not be normalised.
+
     Returns
     -------
     array (N, K); each row sums to 1.
     """
-    log_comp, _ = component_log_density(y, means, scales)
+    return _responsibilities(*_check_mixture(y, log_weights, means, scales))
+
+
+def _responsibilities(y, log_weights, means, scales):
+    log_comp, _ = _component_log_density(y, means, scales)
     return array_module(means).exp(log_softmax(log_weights + log_comp, axis=1))
 
 
 def mean(log_weights, means):
-    """Conditional mean E[y] = Σ_k π_k μ_k.
+    """Conditional mean E[y] = Σ_k π_k μ_k. Arguments and checks as ``log_prob``.
 
     Returns
     -------
     array (N, D)
     """
+    return _mean(*_check_mixture(log_weights=log_weights, means=means, normalised=True))
+
+
+def _mean(log_weights, means):
     w = array_module(means).exp(log_weights)  # (N, K)
     return (w[:, :, None] * means).sum(axis=1)
 
@@ -146,12 +184,16 @@ def variance(log_weights, means, scales):
 
     Var[y_d] = Σ_k π_k Σ_k,dd + Σ_k π_k (μ_kd - E[y_d])²: the expected within-component
     variance plus the variance of the component means. Written with centred means so that
-    no large terms cancel.
+    no large terms cancel. Arguments and checks as ``log_prob``.
 
     Returns
     -------
     array (N, D)
     """
+    return _variance(*_check_mixture(None, log_weights, means, scales, normalised=True))
+
+
+def _variance(log_weights, means, scales):
     xp = array_module(means)
     w = xp.exp(log_weights)[:, :, None]  # (N, K, 1)
     centred = means - (w * means).sum(axis=1, keepdims=True)  # (N, K, D)
@@ -166,12 +208,16 @@ def covariance(log_weights, means, scales):
     """Conditional covariance matrix, by the law of total covariance.
 
     Cov[y] = Σ_k π_k Σ_k + Σ_k π_k (μ_k - E[y])(μ_k - E[y])ᵀ, with Σ_k = L_k L_kᵀ for
-    Cholesky factors and diag(σ_k²) otherwise.
+    Cholesky factors and diag(σ_k²) otherwise. Arguments and checks as ``log_prob``.
 
     Returns
     -------
     array (N, D, D)
     """
+    return _covariance(*_check_mixture(None, log_weights, means, scales, normalised=True))
+
+
+def _covariance(log_weights, means, scales):
     xp = array_module(means)
     w = xp.exp(log_weights)[:, :, None, None]  # (N, K, 1, 1)
     centred = means - (w[..., 0] * means).sum(axis=1, keepdims=True)  # (N, K, D)
@@ -188,12 +234,17 @@ def covariance(log_weights, means, scales):
 def approx_mode(log_weights, means):
     """Mean of the heaviest component, μ_{argmax_k π_k}: the usual approximate mode.
 
+    Arguments and checks as ``log_prob``; the log-weights need not be normalised.
+
     Returns
     -------
     array (N, D)
     """
-    xp = array_module(means)
-    rows = xp.arange(means.shape[0])
+    return _approx_mode(*_check_mixture(log_weights=log_weights, means=means))
+
+
+def _approx_mode(log_weights, means):
+    rows = array_module(means).arange(means.shape[0])
     return means[rows, log_weights.argmax(axis=1)]
 
 
@@ -204,6 +255,7 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
     Parameters
     ----------
     log_weights : array (N, K)
+        Need not be normalised (checks as ``log_prob``).
     means : array (N, K, D)
     scales : array (N, K, S), S in {1, D}, or Cholesky factors (N, K, D, D)
     n_samples : int
@@ -214,8 +266,11 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
     temperature : float >= 0
         Weight temperature τ: components are chosen with probabilities
         softmax(log π / τ), i.e. π_k^(1/τ) renormalised. τ = 1 keeps the model's weights,
-        τ -> 0 always chooses the heaviest component (τ = 0 does so exactly), τ -> ∞ chooses
-        uniformly.
+        τ -> 0 always chooses the heaviest component, τ -> ∞ chooses uniformly among the
+        components of nonzero weight. A τ below the smallest normal number of the weights'
+        dtype (1.2e-38 in float32, 2.2e-308 in float64) is τ = 0, which takes the argmax
+        (the first of tied heaviest components); a τ beyond its largest number is that
+        number.
     sigma_temperature : float >= 0
         Multiplies every component's covariance, so the scales by its square root:
         y = μ_k + sqrt(τ_σ) σ_k ε (y = μ_k + sqrt(τ_σ) L_k ε for Cholesky factors) with
@@ -225,6 +280,13 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
     -------
     array (N, n_samples, D), on the device of ``means``.
     """
+    return _sample(*_check_mixture(None, log_weights, means, scales), n_samples, rng=rng,
+                   temperature=temperature, sigma_temperature=sigma_temperature)
+
+
+def _sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0,
+            sigma_temperature=1.0):
+    """``sample`` with its arrays unchecked; its other arguments are checked all the same."""
     temperature = check_number(temperature, "temperature")
     sigma_temperature = check_number(sigma_temperature, "sigma_temperature")
     if not 0 <= temperature < float("inf"):
@@ -239,13 +301,16 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
     xp = array_module(means)
     rng = check_random_state(rng)
     N, _, D = means.shape
-    if temperature == 0:
+    limits = np.finfo(log_weights.dtype)
+    # below the smallest normal τ the limit is reached, and τ may round to 0 (0/0 = NaN)
+    if temperature < float(limits.tiny):
         chosen = xp.broadcast_to(log_weights.argmax(axis=1)[:, None], (N, n_samples))
     else:
-        # shift before dividing, so that a tiny τ sends the others to -inf, never all of them
+        # shift before dividing, so that a tiny τ sends the others to -inf, never all of them;
+        # a τ that would round to inf would make a zero weight -inf/inf = NaN
         shifted = log_weights - log_weights.max(axis=1, keepdims=True)
         with np.errstate(over="ignore"):  # -inf for the others is the intended limit
-            shifted /= temperature
+            shifted /= min(temperature, float(limits.max))
         cdf = xp.cumsum(xp.exp(log_softmax(shifted, axis=1)), axis=1)  # (N, K)
         u = xp.asarray(1.0 - rng.random((N, n_samples)), dtype=cdf.dtype)  # in (0, 1]
         # inverse CDF against u scaled by the total, which rounding may leave a hair off 1:

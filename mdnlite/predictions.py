@@ -2,7 +2,8 @@
 
 A model says what p(y | x) is for checked inputs (``_mixture``) and how it checks them
 (``_inputs``, ``_pair``); every prediction below is then the same ``mixture.py`` function of
-that mixture, for the MDN, the least-squares Regressor and the conditioned Gaussian mixture.
+that mixture, for the MDN, the least-squares Regressor and the conditioned Gaussian mixture:
+its unchecked twin, since a model's mixture is valid by construction.
 """
 
 from collections import namedtuple
@@ -62,21 +63,21 @@ class MixturePredictions:
     def predict(self, X):
         """Conditional mean E[y | x] = Σ_k π_k(x) μ_k(x), (N, D) (or (N,), see above)."""
         m = self._mixture_at(X)
-        return self._result(mixture.mean(m.log_weights, m.means), X)
+        return self._result(mixture._mean(m.log_weights, m.means), X)
 
     def predict_variance(self, X):
         """Conditional variance of each target dimension (law of total variance), (N, D)."""
-        return self._result(mixture.variance(*self._mixture_at(X)), X)
+        return self._result(mixture._variance(*self._mixture_at(X)), X)
 
     def predict_covariance(self, X):
         """Conditional covariance matrix (law of total covariance), (N, D, D); (N,), the
         variance, for a model fitted on 1-D targets."""
-        return self._result(mixture.covariance(*self._mixture_at(X)), X, target_axes=2)
+        return self._result(mixture._covariance(*self._mixture_at(X)), X, target_axes=2)
 
     def predict_mode(self, X):
         """Mean of the heaviest component, the usual approximate mode, (N, D)."""
         m = self._mixture_at(X)
-        return self._result(mixture.approx_mode(m.log_weights, m.means), X)
+        return self._result(mixture._approx_mode(m.log_weights, m.means), X)
 
     def predict_mixture(self, X):
         """p(y | x) as host arrays (``model.MixtureParameters``): weights (N, K), means
@@ -111,7 +112,7 @@ class MixturePredictions:
         ``random_state`` seeds a host generator, so a seed gives the same samples on every
         backend.
         """
-        draws = mixture.sample(*self._mixture_at(X), n_samples=n_samples, rng=random_state,
+        draws = mixture._sample(*self._mixture_at(X), n_samples=n_samples, rng=random_state,
                                temperature=temperature, sigma_temperature=sigma_temperature)
         return self._result(draws, X)
 

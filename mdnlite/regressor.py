@@ -16,7 +16,8 @@ __all__ = ["Regressor", "SquaredError"]
 class SquaredError:
     """Mean squared error L = (1/(N D)) Σ_n ‖z_n - y_n‖², with dL/dz = 2 (z - y) / (N D).
 
-    The same interface as ``head.MixtureHead``: ``nll_forward`` and ``nll_backward``.
+    The same interface as ``head.MixtureHead``: ``nll_forward`` (also as ``_nll_forward``,
+    the name the training step calls; there are no checks to skip) and ``nll_backward``.
     """
 
     def __init__(self, n_dims):
@@ -25,6 +26,8 @@ class SquaredError:
     def nll_forward(self, z, y):
         residual = z - y  # (N, D)
         return (residual * residual).mean(), residual
+
+    _nll_forward = nll_forward
 
     def nll_backward(self, residual):
         residual *= 2.0 / residual.size

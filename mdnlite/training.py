@@ -71,7 +71,7 @@ def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epo
         batch = xp.take(data, order[start:start + B], axis=0)  # (B, D_in + D), a copy
         if noise is not None:
             batch += jitter[start:start + B]
-        loss, cache = head.nll_forward(net.forward(batch[:, :n_features]), batch[:, n_features:])
+        loss, cache = head._nll_forward(net.forward(batch[:, :n_features]), batch[:, n_features:])
         net.backward(head.nll_backward(cache))
         optimizer.step(params, grads)
         total += loss * batch.shape[0]
@@ -93,7 +93,7 @@ def mean_loss(net, head, X, y):
     total = 0.0
     for start in range(0, X.shape[0], EVAL_BATCH):
         stop = start + EVAL_BATCH
-        loss, _ = head.nll_forward(net.predict(X[start:stop]), y[start:stop])
+        loss, _ = head._nll_forward(net.predict(X[start:stop]), y[start:stop])
         total += float(loss) * X[start:stop].shape[0]
     return total / X.shape[0]
 

@@ -222,8 +222,7 @@ EXERCISED = {
                 "ModelFileError", "datasets", "plot",
                 "GaussianMixture"},  # test_gmm.py covers it on the strict backend
     "mixture": {"Mixture", "log_prob", "responsibilities", "mean", "variance", "covariance",
-                "approx_mode",
-                "sample"},
+                "approx_mode", "sample", "component_log_density"},
     "gradcheck": {"numerical_gradient", "relative_error", "gradient_error",
                   "directional_derivative_error"},
 }

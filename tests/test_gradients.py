@@ -194,8 +194,9 @@ def test_large_network_directional_check():
 def test_collapsed_component_far_from_target_has_zero_not_nan_gradient(covariance,
                                                                        scale_activation):
     # component 1 has a scale near 1e-22 and sits 1 away from y: its u² overflows float32,
-    # its responsibility is 0, and so must be every gradient that flows through it
-    head = MixtureHead(2, 2, covariance, scale_activation)
+    # its responsibility is 0, and so must be every gradient that flows through it (no floor,
+    # or the scale could not get so small)
+    head = MixtureHead(2, 2, covariance, scale_activation, min_scale=0.0)
     z = np.zeros((1, head.n_outputs), np.float32)
     head.split(z).scales[0, 1] = -50.0
     y = np.ones((1, 2), np.float32)

@@ -147,7 +147,7 @@ def extreme_batches(draw):
 @given(extreme_batches())
 # float32: a large log p(y) rounds to a multiple of 1/32, so responsibilities formed as
 # exp(log_joint - log p) summed to 1.0057 here before they were normalised directly
-@example((MixtureHead(2, 1, covariance="isotropic"),
+@example((MixtureHead(2, 1, covariance="isotropic", scale_activation="exp", min_scale=0.0),
           np.array([[-1e3, -1e3, 0.0, 0.0, 0.0, 0.0]], dtype=np.float32),
           np.array([[-1e3]], dtype=np.float32)))
 def test_extreme_logits_and_far_targets_give_finite_loss_and_gradient(case):
