@@ -7,7 +7,7 @@ and is trained by minimising the negative log-likelihood, with every gradient de
 from . import datasets, gradcheck, mixture, plot
 from .backend import BackendUnavailableError, get_xp, resolve_dtype, to_host
 from .callbacks import Callback, EarlyStopping, ReduceLROnPlateau
-from .estimator import NonFiniteLossError, NotFittedError
+from .estimator import DivergenceWarning, NonFiniteLossError, NotFittedError
 from .gmm import GaussianMixture
 from .head import MixtureHead
 from .io import ModelFileError, load
@@ -30,6 +30,7 @@ __all__ = [
     "ReduceLROnPlateau",
     "Callback",
     "NonFiniteLossError",
+    "DivergenceWarning",
     "NotFittedError",
     "ModelFileError",
     "Adam",

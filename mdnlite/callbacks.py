@@ -26,7 +26,8 @@ class Callback:
         return False
 
     def on_train_end(self, model):
-        """Called by ``fit`` after the last epoch."""
+        """Called by ``fit`` after the last epoch, and when a KeyboardInterrupt stops
+        training (after the epoch in progress is undone); not after a NonFiniteLossError."""
 
 
 class _Monitor(Callback):
@@ -81,7 +82,8 @@ class EarlyStopping(_Monitor):
         would stop a fit after a few dozen steps of a noisy validation loss; on large data
         sets ``patience`` epochs are far more steps than this, and it changes nothing.
     restore_best_weights : bool
-        When stopping (or at the end of training), put back the weights of the best epoch.
+        When stopping (or at the end of training, or when it is interrupted by
+        KeyboardInterrupt), put back the weights of the best epoch.
 
     Attributes
     ----------

@@ -9,6 +9,7 @@ import functools
 import inspect
 import math
 import sys
+import warnings
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from .optim import make_optimizer
 from .params import Params
 from .progress import check_verbose, progress
 from .scaling import Standardizer
-from .training import EVAL_BATCH, NonFiniteLossError
+from .training import EVAL_BATCH, DivergenceWarning, NonFiniteLossError
 from .validation import (
     check_array,
     check_fraction,
@@ -32,7 +33,8 @@ from .validation import (
     feature_names,
 )
 
-__all__ = ["NetworkEstimator", "NonFiniteLossError", "NotFittedError", "auto_noise",
+__all__ = ["NetworkEstimator", "NonFiniteLossError", "DivergenceWarning", "NotFittedError",
+           "auto_noise",
            "auto_epochs", "auto_weight_decay", "AUTO_STEPS"]
 
 AUTO_STEPS = 10_000  # optimizer steps of a fit with max_epochs="auto"
@@ -307,7 +309,7 @@ class NetworkEstimator(Params):
             Held-out data whose loss is recorded each epoch (``validation_loss_curve_``).
         validation_split : float in [0, 1)
             Otherwise, this fraction of (X, y), drawn at random, is held out instead.
-        callbacks : sequence of ``callbacks.Callback``
+        callbacks : ``callbacks.Callback`` or a sequence of them
         verbose : {"auto", 0, 1, 2}, optional
             Overrides the constructor's ``verbose`` for this call.
 
@@ -315,7 +317,21 @@ class NetworkEstimator(Params):
         ------
         NonFiniteLossError
             The training loss became NaN or infinite; the model keeps the weights (and
-            optimizer state) of the last epoch that ended finite.
+            optimizer state) of the last epoch that ended finite, if they give a finite loss
+            on every training sample, and otherwise those it had before this fit (with the
+            curves and ``n_epochs_`` as they were then). The error's ``usable`` says whether
+            the kept weights give a finite loss.
+        KeyboardInterrupt
+            Training was interrupted: the epoch in progress is undone (weights, optimizer
+            state and curves agree, ``n_epochs_ == len(loss_curve_)`` for a first fit), the
+            callbacks' ``on_train_end`` runs (``EarlyStopping(restore_best_weights=True)``
+            puts back the best weights), and the model is fitted; the interrupt propagates.
+
+        Warns
+        -----
+        DivergenceWarning
+            Training ended with a model that is likely useless (see ``DivergenceWarning``):
+            the message names the epoch and a remedy.
         """
         xp, dtype = self._check_params()
         split = check_fraction(validation_split, "validation_split")
@@ -360,6 +376,8 @@ class NetworkEstimator(Params):
         base_rate = self.learning_rate if schedule else None
         for cb in callbacks:
             cb.on_train_begin(self)
+        first_epoch = self.n_epochs_
+        before = self._training_state()  # where a NonFiniteLossError may have to go back to
         display = progress(verbose, n_epochs)
         try:
             for epoch in range(n_epochs):
@@ -373,12 +391,22 @@ class NetworkEstimator(Params):
                     base_rate = self.optimizer_.learning_rate / _cosine(epoch, n_epochs)
                 if any(stop):
                     break
+        except NonFiniteLossError as error:
+            if error.usable:
+                raise
+            raise self._go_back(error, before, data, rows) from None
+        except KeyboardInterrupt:
+            for cb in callbacks:
+                cb.on_train_end(self)
+            raise
+        else:
             for cb in callbacks:
                 cb.on_train_end(self)
         finally:  # also after a NonFiniteLossError: the kept weights get their fitted state
             if display is not None:
                 display.close()
             self._after_fit(*self._unpack(data))
+        self._warn_if_diverged(data, rows, first_epoch)
         return self
 
     def partial_fit(self, X, y):
@@ -398,9 +426,12 @@ class NetworkEstimator(Params):
             data = training.pack(X, y, xp, dtype, scaler)
             self._initialise(X.shape[1], y.shape[1], xp, dtype, scaler, layout)
             self._initialise_output(data)
-        self._train_epoch(data, np.arange(data.shape[0]), None,
-                          self._regularise(data.shape[0]))
-        self._after_fit(*self._unpack(data))
+        rows = np.arange(data.shape[0])
+        try:
+            self._train_epoch(data, rows, None, self._regularise(data.shape[0]))
+        finally:
+            self._after_fit(*self._unpack(data))
+        self._warn_if_diverged(data, rows, 0)
         return self
 
     def _first_data(self, X, y, xp):
@@ -434,20 +465,93 @@ class NetworkEstimator(Params):
         return data[:, :self.n_features_in_], data[:, self.n_features_in_:]
 
     def _train_epoch(self, data, rows, val, noise=None):
-        """One epoch of ``training.run_epoch``, then the curves and the validation loss."""
-        train_loss = training.run_epoch(self.network_, self.loss_, self.optimizer_, data, rows,
-                                        self.n_features_in_, self.batch_size, self._rng,
-                                        self.n_epochs_, noise)
+        """One epoch of ``training.run_epoch``, then the curves and the validation loss.
+
+        An interrupt anywhere before the curves are written puts the epoch's start back, so
+        the weights never hold an epoch that ``n_epochs_`` and the curves do not count."""
+        saved = training.snapshot(self.network_, self.optimizer_)
+        try:
+            train_loss = training.run_epoch(self.network_, self.loss_, self.optimizer_, data,
+                                            rows, self.n_features_in_, self.batch_size,
+                                            self._rng, self.n_epochs_, noise, saved)
+            offset = self._loss_offset
+            logs = {"loss": train_loss + offset}
+            if val is not None:
+                logs["val_loss"] = training.mean_loss(self.network_, self.loss_,
+                                                      *self._unpack(val)) + offset
+        except KeyboardInterrupt:
+            training.restore(self.network_, self.optimizer_, saved)
+            raise
         self.n_epochs_ += 1
-        offset = self._loss_offset
-        self.loss_curve_.append(train_loss + offset)
+        self.loss_curve_.append(logs["loss"])
         self.learning_rate_curve_.append(self.optimizer_.learning_rate)
-        logs = {"loss": train_loss + offset}
         if val is not None:
-            logs["val_loss"] = training.mean_loss(self.network_, self.loss_,
-                                                  *self._unpack(val)) + offset
             self.validation_loss_curve_.append(logs["val_loss"])
         return logs
+
+    def _training_state(self):
+        """The weights, optimizer state, epoch count and curve lengths, for ``_go_back``."""
+        return (training.snapshot(self.network_, self.optimizer_), self.n_epochs_,
+                len(self.loss_curve_), len(self.validation_loss_curve_),
+                len(self.learning_rate_curve_))
+
+    def _go_back(self, error, state, data, rows):
+        """After a NonFiniteLossError whose kept weights give a non-finite loss on the
+        training data: the state before this fit, and the error that says so."""
+        saved, self.n_epochs_, n_loss, n_val, n_rate = state
+        training.restore(self.network_, self.optimizer_, saved)
+        del self.loss_curve_[n_loss:], self.validation_loss_curve_[n_val:]
+        del self.learning_rate_curve_[n_rate:]
+        order = self._xp.asarray(rows)
+        usable = training.finite_loss(self.network_, self.loss_, data, order,
+                                      self.n_features_in_)
+        message = str(error).split("; the model keeps")[0]
+        message += (f". The weights after the epoch before give a non-finite loss on some "
+                    f"training samples too (a scale that underflowed to 0, or an overflow), so "
+                    f"the model keeps the weights it had before this fit ({self.n_epochs_} "
+                    f"epochs). ")
+        message += ("Try a smaller learning_rate, a larger min_scale, or clip_norm" if usable
+                    else "Those give a non-finite loss too: the model is not usable; refit "
+                    "with a smaller learning_rate, a larger min_scale, or clip_norm")
+        return NonFiniteLossError(message, usable=usable)
+
+    def _warn_if_diverged(self, data, rows, first_epoch):
+        """A ``DivergenceWarning`` if the model that training ended with is likely useless:
+        a final training loss far above that of the best constant prediction of the training
+        targets (``_constant_loss``), or a degenerate output (``_degenerate``)."""
+        curve = self.loss_curve_[first_epoch:]
+        if not curve:
+            return
+        sample = self._xp.take(data, self._xp.asarray(rows[:EVAL_BATCH]), axis=0)
+        targets = self._unpack(sample)[1]
+        problems = []
+        reference, margin, what = self._constant_loss(targets)
+        if math.isfinite(reference) and not curve[-1] <= reference + margin:  # NaN fails too
+            above = len(curve)
+            while above > 0 and not curve[above - 1] <= reference + margin:
+                above -= 1
+            since = (f"since epoch {first_epoch + above}" if above else
+                     "in every epoch of this fit")
+            best = int(np.argmin(curve))
+            problems.append(
+                f"the training loss ended at {curve[-1]:.4g} after epoch {self.n_epochs_ - 1}, "
+                f"far above the {reference:.4g} of {what} (above {reference + margin:.4g} "
+                f"{since}; lowest {curve[best]:.4g} in epoch {first_epoch + best})")
+        problems += self._degenerate(sample)
+        if problems:
+            warnings.warn(DivergenceWarning(
+                f"{type(self).__name__} training diverged: " + "; ".join(problems) +
+                f". Try a smaller learning_rate (this fit used {self.learning_rate}), "
+                "clip_norm=1.0, or EarlyStopping(restore_best_weights=True)"), stacklevel=3)
+
+    def _constant_loss(self, targets):
+        """(loss of the best constant prediction of ``targets`` in the curves' units, the
+        margin above it that counts as diverged, its description): see the subclasses."""
+        return math.nan, 0.0, ""
+
+    def _degenerate(self, sample):
+        """Descriptions of what is wrong with the fitted outputs on packed rows ``sample``."""
+        return []
 
     @property
     def _loss_offset(self):
@@ -622,8 +726,14 @@ def _cosine(epoch, n_epochs):
 
 
 def _check_callbacks(callbacks, validation):
-    """The callbacks as a list, each with the three hooks; refused before anything changes."""
-    callbacks = [] if callbacks is None else list(callbacks)
+    """The callbacks as a list, each with the three hooks; refused before anything changes.
+    One callback on its own is a list of one."""
+    if callbacks is None:
+        callbacks = []
+    elif hasattr(callbacks, "on_epoch_end") or not hasattr(callbacks, "__iter__"):
+        callbacks = [callbacks]
+    else:
+        callbacks = list(callbacks)
     for cb in callbacks:
         if not all(callable(getattr(cb, hook, None))
                    for hook in ("on_train_begin", "on_epoch_end", "on_train_end")):

@@ -156,8 +156,10 @@ class GaussianMixture(Params):
         Raises
         ------
         ValueError
-            Bad data or arguments, fewer samples than components, or a covariance that became
-            singular (raise ``reg_covar``). A refused fit leaves a fitted model as it was.
+            Bad data or arguments, fewer samples than components, data so large that the
+            squared distances of k-means or the second moments of EM would overflow the
+            dtype (rescale them), or a covariance that became singular (raise
+            ``reg_covar``). A refused fit leaves a fitted model as it was.
         """
         xp, dtype = self._check_params()
         data = check_array(X, "X", xp=xp, dtype=dtype)
@@ -166,8 +168,10 @@ class GaussianMixture(Params):
             raise ValueError(f"more components than samples: n_components={K} but X has "
                              f"{N} samples")
         rng = check_random_state(self.random_state)
+        largest = float(xp.abs(data).max())
+        _check_range(largest, data.shape, dtype)
         # a standard deviation within a few ulps of the largest coordinate is rounding noise
-        resolution = 16 * np.finfo(dtype).eps * float(xp.abs(data).max())
+        resolution = 16 * np.finfo(dtype).eps * largest
         best = None
         for run in range(self.n_init):
             result = self._em(data, kmeans(data, K, rng), resolution)
@@ -418,3 +422,17 @@ def _factorise(covariances, resolution):
     eps = np.finfo(covariances.dtype).eps
     fine = (pivots > resolution).all() & (residual <= 16 * F * eps * largest).all()
     return factors if bool(fine) else None
+
+
+def _check_range(largest, shape, dtype):
+    """Refuse data whose sums of squares could overflow ``dtype``: k-means adds F squared
+    differences of up to (2 max|x|)², and EM's second moments N of them."""
+    N, F = shape
+    limit = math.sqrt(float(np.finfo(dtype).max) / (4.0 * N * F))
+    if not largest <= limit:
+        raise ValueError(
+            f"X has values up to {largest:.3g} in absolute value: with {N} samples and {F} "
+            f"features the squared distances of k-means and the second moments of EM would "
+            f"overflow {np.dtype(dtype).name} (they stay finite up to {limit:.3g}); rescale "
+            f"the data, for example divide it by {largest:.3g}"
+            + (" (or use dtype='float64')" if np.dtype(dtype) != np.float64 else ""))

@@ -7,6 +7,7 @@ and ``training.py``, persistence in ``io.py``.
 
 import numpy as np
 
+from .backend import to_host
 from .estimator import NetworkEstimator
 from .head import MixtureHead
 from .mdninit import mdninit
@@ -124,3 +125,31 @@ class MDN(MixturePredictions, NetworkEstimator):
     @property
     def _loss_offset(self):
         return self.standardizer_.log_jacobian
+
+    def _constant_loss(self, targets):
+        # one Gaussian with the targets' mean and variance: NLL ½ Σ_d log(2πe var_d), and a
+        # model e^D times less likely than that on every sample has diverged
+        variances = np.asarray(to_host(targets.var(axis=0)), dtype=np.float64)
+        with np.errstate(divide="ignore"):  # a constant target column: no reference
+            reference = 0.5 * float(np.log(2 * np.pi * np.e * variances).sum())
+        return (reference + self._loss_offset, float(targets.shape[1]),
+                "one Gaussian fitted to the training targets")
+
+    def _degenerate(self, sample):
+        X, y = self._unpack(sample)
+        with np.errstate(all="ignore"):
+            _, cache = self.loss_._nll_forward(self.network_.predict(X), y)
+        problems = []
+        floor = 1.001 * self.min_scale if self.min_scale > 0 else 1e-6
+        if bool((cache.scales <= floor).all()):
+            problems.append(f"every scale is at its floor (min_scale={self.min_scale}, in "
+                            "standardised units) on the training samples, which only targets "
+                            "with a few distinct values explain")
+        resp = cache.resp  # (K, N)
+        K, N = resp.shape
+        if K > 1 and N >= 2 * K:
+            heaviest = resp.argmax(axis=0)
+            if bool((heaviest == heaviest[0]).all() & (resp.max(axis=0) >= 1 - 1e-6).all()):
+                problems.append(f"component {int(heaviest[0])} takes every training sample "
+                                f"(responsibility above 1 - 1e-6), the other {K - 1} none")
+        return problems

@@ -84,6 +84,12 @@ class Regressor(MixturePredictions, NetworkEstimator):
         variance = (residual * residual).mean(axis=0)  # (D,)
         self.noise_variance_ = self.standardizer_.unscale_variances(variance)
 
+    def _constant_loss(self, targets):
+        # the mean of the targets has a mean squared error of their mean variance, and a
+        # model twice as bad as that has diverged
+        reference = float(targets.var(axis=0).mean())
+        return reference, reference, "predicting the mean of the training targets"
+
     def _get_state(self):
         state = super()._get_state()
         state["arrays"]["noise_variance"] = self.noise_variance_

@@ -2,7 +2,8 @@
 
 A step is five lines: forward, NLL, closed-form backward through the head and the layers,
 optimizer update. An epoch reads the loss back once, at its end; if the loss stopped being
-finite, the weights and optimizer state of the epoch's start come back before the error.
+finite, or the epoch is interrupted, the weights and optimizer state of the epoch's start come
+back before the exception propagates.
 """
 
 import math
@@ -11,13 +12,31 @@ import numpy as np
 
 from .backend import array_module
 
-__all__ = ["NonFiniteLossError", "EVAL_BATCH", "pack", "run_epoch", "mean_loss"]
+__all__ = ["NonFiniteLossError", "DivergenceWarning", "EVAL_BATCH", "pack", "run_epoch",
+           "mean_loss", "finite_loss", "snapshot", "restore"]
 
 EVAL_BATCH = 65536  # rows per forward pass outside training: bounds memory on large inputs
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or infinite; the model kept its last finite weights."""
+    """The training loss became NaN or infinite; the model kept its last finite weights.
+
+    Attributes
+    ----------
+    usable : bool
+        Whether the kept weights give a finite loss on every training sample (and so finite
+        predictions and scores there). The message says which weights were kept.
+    """
+
+    def __init__(self, message, usable=True):
+        super().__init__(message)
+        self.usable = usable
+
+
+class DivergenceWarning(UserWarning):
+    """Training ended with a model that is likely useless: a training loss far above that of
+    a constant prediction, every scale at its floor, or one component taking every sample.
+    The message names the epoch and a remedy."""
 
 
 def pack(X, y, xp, dtype, scaler, names=("X", "y")):
@@ -41,50 +60,64 @@ def pack(X, y, xp, dtype, scaler, names=("X", "y")):
 
 
 def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epoch,
-              noise=None):
+              noise=None, saved=None):
     """One pass of minibatch steps over ``data[rows]``; returns the mean training loss.
 
     ``rows`` (host integers) is reshuffled in place with the host generator ``rng`` (so
     one seed gives the same batches on every backend); each step gathers one batch of rows.
     ``noise`` (D_in + D,), if given, holds the standard deviation of the Gaussian noise
     added to each column of every batch (noise regularisation); the epoch's noise is drawn
-    on the host by ``rng`` too, and moved to the device once.
+    on the host by ``rng`` too, and moved to the device once. ``saved`` is the ``snapshot``
+    of the epoch's start, if the caller took it (else it is taken here).
 
     Raises
     ------
     NonFiniteLossError
         The loss or the weights stopped being finite; the network and the optimizer are put
-        back as they were when the epoch began.
+        back as they were when the epoch began, and the error says whether those weights give
+        a finite loss on every training sample (``usable``).
+    KeyboardInterrupt
+        Propagated after the same restoration: no part of an epoch is ever kept.
     """
     xp = array_module(data)
-    saved = _snapshot(net, optimizer)
+    saved = snapshot(net, optimizer) if saved is None else saved
     N, B = len(rows), min(batch_size, len(rows))
     params, grads = [net.flat_params], [net.flat_grads]
-    if B < N:
-        rng.shuffle(rows)
-    order = xp.asarray(rows)
-    if noise is not None:
-        jitter = xp.asarray(rng.standard_normal((N, data.shape[1]), dtype=data.dtype))
-        jitter *= noise  # (N, D_in + D)
-    total = xp.zeros((), dtype=data.dtype)
-    for start in range(0, N, B):
-        batch = xp.take(data, order[start:start + B], axis=0)  # (B, D_in + D), a copy
+    try:
+        if B < N:
+            rng.shuffle(rows)
+        order = xp.asarray(rows)
         if noise is not None:
-            batch += jitter[start:start + B]
-        loss, cache = head._nll_forward(net.forward(batch[:, :n_features]), batch[:, n_features:])
-        net.backward(head.nll_backward(cache))
-        optimizer.step(params, grads)
-        total += loss * batch.shape[0]
-    if optimizer.weight_decay:
-        optimizer.flush_subnormals(params)
-    train_loss = float(total) / N  # the epoch's one host synchronisation
+            jitter = xp.asarray(rng.standard_normal((N, data.shape[1]), dtype=data.dtype))
+            jitter *= noise  # (N, D_in + D)
+        total = xp.zeros((), dtype=data.dtype)
+        for start in range(0, N, B):
+            batch = xp.take(data, order[start:start + B], axis=0)  # (B, D_in + D), a copy
+            if noise is not None:
+                batch += jitter[start:start + B]
+            loss, cache = head._nll_forward(net.forward(batch[:, :n_features]),
+                                            batch[:, n_features:])
+            net.backward(head.nll_backward(cache))
+            optimizer.step(params, grads)
+            total += loss * batch.shape[0]
+        if optimizer.weight_decay:
+            optimizer.flush_subnormals(params)
+        train_loss = float(total) / N  # the epoch's one host synchronisation
+    except KeyboardInterrupt:
+        restore(net, optimizer, saved)
+        raise
     if not (math.isfinite(train_loss) and bool(xp.isfinite(net.flat_params).all())):
-        _restore(net, optimizer, saved)
+        restore(net, optimizer, saved)
         kept = f"after epoch {epoch - 1}" if epoch else "before training"
+        usable = finite_loss(net, head, data, order, n_features)
+        advice = ("Try a smaller learning_rate, a larger min_scale, or clip_norm" if usable else
+                  "These weights give a non-finite loss on some training samples too (a scale "
+                  "that underflowed to 0, or an overflow), so their predictions and scores "
+                  "there are not finite either: refit with a smaller learning_rate, a larger "
+                  "min_scale, or clip_norm")
         raise NonFiniteLossError(
             f"the training loss became {train_loss} in epoch {epoch}; the model keeps the "
-            f"weights it had {kept}. Try a smaller learning_rate, a larger min_scale, or "
-            "clip_norm")
+            f"weights it had {kept}. {advice}", usable=usable)
     return train_loss
 
 
@@ -98,13 +131,29 @@ def mean_loss(net, head, X, y):
     return total / X.shape[0]
 
 
-def _snapshot(net, optimizer):
+def finite_loss(net, head, data, order, n_features):
+    """Whether the loss is finite on every row ``order`` (device integers) of packed data,
+    evaluated in chunks of EVAL_BATCH rows: a finite mean needs a finite loss on each row."""
+    xp = array_module(data)
+    for start in range(0, order.shape[0], EVAL_BATCH):
+        chunk = xp.take(data, order[start:start + EVAL_BATCH], axis=0)
+        with np.errstate(all="ignore"):  # the point is to find out whether something overflows
+            loss, _ = head._nll_forward(net.predict(chunk[:, :n_features]),
+                                        chunk[:, n_features:])
+        if not math.isfinite(float(loss)):
+            return False
+    return True
+
+
+def snapshot(net, optimizer):
+    """Copies of the weights and the optimizer's state, for ``restore``."""
     state = optimizer.state or {}
     return (net.flat_params.copy(), optimizer.iterations,
             {k: [a.copy() for a in v] for k, v in state.items()})
 
 
-def _restore(net, optimizer, saved):
+def restore(net, optimizer, saved):
+    """Put back the weights and optimizer state of a ``snapshot``."""
     params, iterations, state = saved
     net.flat_params[...] = params
     optimizer.iterations = iterations

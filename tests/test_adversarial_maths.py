@@ -201,7 +201,10 @@ def test_float32_gradient_is_finite_wherever_it_can_be(covariance, scale_activat
     # without a floor, a subnormal σ can make the exact gradient itself exceed float32
     loss64, dz64 = loss_and_gradient(head, z.astype(np.float64), y.astype(np.float64))
     assert math.isfinite(loss64) and np.isfinite(dz64).all()
-    if np.abs(dz64).max() < 1e-6 * FLOAT32_MAX:
+    # ... if float32 holds the same mixture: a σ beyond its range (exp(89) = inf) removes a
+    # component that float64 keeps, and the float32 loss is then of another mixture
+    same_mixture = abs(loss - loss64) <= 1e-3 * max(1.0, abs(loss64))
+    if same_mixture and np.abs(dz64).max() < 1e-6 * FLOAT32_MAX:
         assert np.isfinite(dz).all()
 
 
