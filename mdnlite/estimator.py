@@ -376,7 +376,7 @@ class NetworkEstimator(Params):
         base_rate = self.learning_rate if schedule else None
         for cb in callbacks:
             cb.on_train_begin(self)
-        first_epoch = self.n_epochs_
+        watch = self._watch(data, rows)  # what _warn_if_diverged compares the end with
         before = self._training_state()  # where a NonFiniteLossError may have to go back to
         display = progress(verbose, n_epochs)
         try:
@@ -406,7 +406,7 @@ class NetworkEstimator(Params):
             if display is not None:
                 display.close()
             self._after_fit(*self._unpack(data))
-        self._warn_if_diverged(data, rows, first_epoch)
+        self._warn_if_diverged(watch)
         return self
 
     def partial_fit(self, X, y):
@@ -427,11 +427,12 @@ class NetworkEstimator(Params):
             self._initialise(X.shape[1], y.shape[1], xp, dtype, scaler, layout)
             self._initialise_output(data)
         rows = np.arange(data.shape[0])
+        watch = self._watch(data, rows)
         try:
             self._train_epoch(data, rows, None, self._regularise(data.shape[0]))
         finally:
             self._after_fit(*self._unpack(data))
-        self._warn_if_diverged(data, rows, 0)
+        self._warn_if_diverged(watch)
         return self
 
     def _first_data(self, X, y, xp):
@@ -515,28 +516,43 @@ class NetworkEstimator(Params):
                     "with a smaller learning_rate, a larger min_scale, or clip_norm")
         return NonFiniteLossError(message, usable=usable)
 
-    def _warn_if_diverged(self, data, rows, first_epoch):
+    def _watch(self, data, rows):
+        """(first epoch, up to EVAL_BATCH training rows, their loss now): the start that
+        ``_warn_if_diverged`` compares the end of training with."""
+        sample = self._xp.take(data, self._xp.asarray(rows[:EVAL_BATCH]), axis=0)
+        return self.n_epochs_, sample, self._sample_loss(sample)
+
+    def _sample_loss(self, sample):
+        """The loss on packed rows, in the curves' units; inf where it is not finite."""
+        with np.errstate(all="ignore"):
+            loss = training.mean_loss(self.network_, self.loss_, *self._unpack(sample))
+        return loss + self._loss_offset if math.isfinite(loss) else math.inf
+
+    def _warn_if_diverged(self, watch):
         """A ``DivergenceWarning`` if the model that training ended with is likely useless:
-        a final training loss far above that of the best constant prediction of the training
-        targets (``_constant_loss``), or a degenerate output (``_degenerate``)."""
+        a loss on the training rows far above both its value before this fit and that of the
+        best constant prediction of the training targets (``_constant_loss``), or a
+        degenerate output (``_degenerate``)."""
+        first_epoch, sample, initial = watch
         curve = self.loss_curve_[first_epoch:]
         if not curve:
             return
-        sample = self._xp.take(data, self._xp.asarray(rows[:EVAL_BATCH]), axis=0)
-        targets = self._unpack(sample)[1]
         problems = []
-        reference, margin, what = self._constant_loss(targets)
-        if math.isfinite(reference) and not curve[-1] <= reference + margin:  # NaN fails too
+        final = self._sample_loss(sample)
+        reference, what = self._constant_loss(self._unpack(sample)[1])
+        threshold = self._diverged_above(max(reference, initial))
+        if math.isfinite(threshold) and not final <= threshold:  # NaN fails too
             above = len(curve)
-            while above > 0 and not curve[above - 1] <= reference + margin:
+            while above > 0 and not curve[above - 1] <= threshold:
                 above -= 1
             since = (f"since epoch {first_epoch + above}" if above else
                      "in every epoch of this fit")
             best = int(np.argmin(curve))
             problems.append(
-                f"the training loss ended at {curve[-1]:.4g} after epoch {self.n_epochs_ - 1}, "
-                f"far above the {reference:.4g} of {what} (above {reference + margin:.4g} "
-                f"{since}; lowest {curve[best]:.4g} in epoch {first_epoch + best})")
+                f"the training loss ended at {final:.4g} after epoch {self.n_epochs_ - 1}, "
+                f"far above both the {initial:.4g} it started from and the {reference:.4g} "
+                f"of {what} (the epochs' mean loss has been above {threshold:.4g} {since}; "
+                f"lowest {curve[best]:.4g} in epoch {first_epoch + best})")
         problems += self._degenerate(sample)
         if problems:
             warnings.warn(DivergenceWarning(
@@ -545,9 +561,14 @@ class NetworkEstimator(Params):
                 "clip_norm=1.0, or EarlyStopping(restore_best_weights=True)"), stacklevel=3)
 
     def _constant_loss(self, targets):
-        """(loss of the best constant prediction of ``targets`` in the curves' units, the
-        margin above it that counts as diverged, its description): see the subclasses."""
-        return math.nan, 0.0, ""
+        """(loss of the best constant prediction of ``targets`` in the curves' units, its
+        description); NaN where there is none to compare with."""
+        return math.nan, ""
+
+    def _diverged_above(self, start):
+        """The loss above which a fit has diverged, given the larger of its loss at the start
+        and the constant prediction's."""
+        return math.inf
 
     def _degenerate(self, sample):
         """Descriptions of what is wrong with the fitted outputs on packed rows ``sample``."""

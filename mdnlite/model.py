@@ -127,13 +127,14 @@ class MDN(MixturePredictions, NetworkEstimator):
         return self.standardizer_.log_jacobian
 
     def _constant_loss(self, targets):
-        # one Gaussian with the targets' mean and variance: NLL ½ Σ_d log(2πe var_d), and a
-        # model e^D times less likely than that on every sample has diverged
+        # one Gaussian with the targets' mean and variance: NLL ½ Σ_d log(2πe var_d)
         variances = np.asarray(to_host(targets.var(axis=0)), dtype=np.float64)
         with np.errstate(divide="ignore"):  # a constant target column: no reference
             reference = 0.5 * float(np.log(2 * np.pi * np.e * variances).sum())
-        return (reference + self._loss_offset, float(targets.shape[1]),
-                "one Gaussian fitted to the training targets")
+        return reference + self._loss_offset, "one Gaussian fitted to the training targets"
+
+    def _diverged_above(self, start):
+        return start + self.n_targets_  # e^D times less likely than at the start, per sample
 
     def _degenerate(self, sample):
         X, y = self._unpack(sample)

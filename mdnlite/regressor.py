@@ -85,10 +85,11 @@ class Regressor(MixturePredictions, NetworkEstimator):
         self.noise_variance_ = self.standardizer_.unscale_variances(variance)
 
     def _constant_loss(self, targets):
-        # the mean of the targets has a mean squared error of their mean variance, and a
-        # model twice as bad as that has diverged
-        reference = float(targets.var(axis=0).mean())
-        return reference, reference, "predicting the mean of the training targets"
+        # the mean of the targets has a mean squared error of their mean variance
+        return float(targets.var(axis=0).mean()), "predicting the mean of the training targets"
+
+    def _diverged_above(self, start):
+        return 2 * start
 
     def _get_state(self):
         state = super()._get_state()

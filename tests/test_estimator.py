@@ -332,6 +332,10 @@ def test_every_epoch_visits_each_training_row_once_in_a_new_order():
     model.partial_fit(X, y)
     calls = _spy_on_batches(model)
     model.set_params(max_epochs=3).fit(X, y)
+    # first and last: the divergence check's loss on the training rows, before and after
+    start, *calls, end = calls
+    np.testing.assert_array_equal(np.sort(start), np.arange(N))
+    np.testing.assert_array_equal(np.sort(end), np.arange(N))
     assert [len(c) for c in calls] == [32, 32, 32, 4] * 3
     orders = [np.concatenate(calls[i:i + 4]) for i in range(0, 12, 4)]
     for order in orders:
@@ -344,6 +348,8 @@ def test_every_epoch_visits_each_training_row_once_in_a_new_order():
     model.partial_fit(X, y)
     calls = _spy_on_batches(model)
     model.set_params(max_epochs=2).fit(X, y, validation_split=0.2)
+    start, *calls, end = calls  # the training rows alone, as above
+    assert len(start) == len(end) == 80 and not set(start) & set(calls[3])
     assert [len(c) for c in calls] == [32, 32, 16, 20] * 2
     train = [np.concatenate(calls[i:i + 3]) for i in (0, 4)]
     held_out = [calls[3], calls[7]]
