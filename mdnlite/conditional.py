@@ -105,6 +105,10 @@ class ConditionalGaussianMixture(MixturePredictions):
     def _log_prob(self, X, y):
         return mixture.log_prob(y, *self._mixture(X))
 
+    def _targets_and_mixture(self, X, y):
+        X, y = self._pair(X, y)
+        return y, self._mixture(X)
+
     def _pair(self, X, y):
         return check_pair(X, y, xp=self._xp, dtype=self.target_means_.dtype,
                           n_features=self.n_features_in_, n_targets=self.n_targets_,

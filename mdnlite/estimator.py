@@ -707,6 +707,11 @@ class NetworkEstimator(Params):
         dtype = self.network_.flat_params.dtype
         return self.standardizer_.inputs(X, dtype), self.standardizer_.targets(y, dtype)
 
+    def _targets_and_mixture(self, X, y):
+        X, y = self._check_data(X, y)
+        m = self._mixture(self.standardizer_.inputs(X, self.network_.flat_params.dtype))
+        return self._xp.asarray(y, dtype=m.means.dtype), m
+
     def _log_prob(self, X, y):
         """log p(y | x) in the user's units for standardised X and y: the log-density of the
         standardised mixture less the log-Jacobian Σ_d log s_d."""

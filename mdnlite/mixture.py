@@ -13,10 +13,11 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import cholesky
+from . import cholesky, quantiles as _quantiles, scores as _scores
 from .backend import LOG_2PI, array_module, log_softmax, logsumexp
 from .mixture_checks import check_mixture as _check_mixture
-from .validation import check_number, check_random_state
+from .modes import modes as _modes
+from .validation import check_number, check_positive_int, check_random_state
 
 __all__ = [
     "Mixture",
@@ -28,6 +29,18 @@ __all__ = [
     "covariance",
     "approx_mode",
     "sample",
+    "cdf",
+    "quantiles",
+    "central_interval",
+    "highest_density_intervals",
+    "modes",
+    "mode",
+    "effective_components",
+    "crps",
+    "energy_score",
+    "pit",
+    "calibration",
+    "interval_coverage",
 ]
 
 Mixture = namedtuple("Mixture", ["log_weights", "means", "scales"])
@@ -327,3 +340,121 @@ def _sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.
         eps *= sigma_temperature ** 0.5
     eps += means[rows, chosen]
     return eps
+
+
+# --- the predictive distribution: CDF, quantiles, intervals, modes, scores -------------------
+# (the work is in quantiles.py, modes.py and scores.py; here the arguments are checked)
+
+
+def cdf(y, log_weights, means, scales):
+    """P(Y_d <= y_d) under each marginal of each mixture, (N, D): the CDF itself for D = 1.
+
+    The marginal of a Gaussian along axis d is Gaussian with variance Σ_dd, so full
+    covariances are handled too. Arguments and checks as ``log_prob``."""
+    return _quantiles.cdf(*_check_mixture(y, log_weights, means, scales, normalised=True))
+
+
+def quantiles(levels, log_weights, means, scales):
+    """The marginal quantiles Q_d(q) of each mixture at each level q in (0, 1), (N, Q, D).
+
+    Monotone root finding on the mixture CDF, bracketed by the component quantiles:
+    relative accuracy about 1e-12 of the narrowest scale in float64 (see
+    ``quantiles.quantiles``)."""
+    return _quantiles.quantiles(levels, *_check_mixture(None, log_weights, means, scales,
+                                                        normalised=True))
+
+
+def central_interval(coverage, log_weights, means, scales):
+    """(lower, upper), each (N, D): the quantiles at (1 - c)/2 and (1 + c)/2."""
+    return _quantiles.central_interval(coverage, *_check_mixture(None, log_weights, means,
+                                                                  scales, normalised=True))
+
+
+def highest_density_intervals(coverage, log_weights, means, scales):
+    """The highest-density region {y : p(y) >= t} of mass ``coverage`` of each 1-D mixture:
+    (intervals (N, K, 2), NaN-padded, left to right; the density threshold t (N,))."""
+    return _quantiles.highest_density_intervals(
+        coverage, *_check_mixture(None, log_weights, means, scales, normalised=True))
+
+
+def modes(log_weights, means, scales):
+    """Every local mode of each mixture, highest density first: (modes (N, K, D) NaN-padded,
+    log-density at each (N, K), -inf padded, number of modes (N,)). By the fixed-point
+    (mean-shift) iteration from every component mean (Carreira-Perpiñán 2000)."""
+    return _modes(*_check_mixture(None, log_weights, means, scales, normalised=True))
+
+
+def mode(log_weights, means, scales):
+    """The highest mode of each mixture, (N, D): the most probable value of y."""
+    return _modes(*_check_mixture(None, log_weights, means, scales, normalised=True))[0][:, 0]
+
+
+def effective_components(log_weights):
+    """1 / Σ_k π_k² per mixture, (N,): K for equal weights, 1 when one component has them
+    all."""
+    xp = array_module(log_weights)
+    (log_weights,) = _check_mixture(log_weights=log_weights,
+                                    means=xp.zeros(log_weights.shape + (1,),
+                                                   dtype=np.float64), normalised=True)[:1]
+    return _effective_components(log_weights)
+
+
+def _effective_components(log_weights):
+    return 1.0 / array_module(log_weights).exp(2 * log_weights).sum(axis=1)
+
+
+def crps(y, log_weights, means, scales):
+    """The continuous ranked probability score of each marginal for targets y, (N, D), in
+    the units of y, in closed form (Grimit et al. 2006; see ``scores.crps``); lower is
+    better."""
+    return _scores.crps(*_check_mixture(y, log_weights, means, scales, normalised=True))
+
+
+def energy_score(y, log_weights, means, scales, n_samples=1000, *, rng=None):
+    """The energy score E‖X - y‖ - ½ E‖X - X'‖ of each mixture for targets y (N, D), (N,),
+    estimated from draws (seeded by ``rng``); the CRPS when D = 1."""
+    return _energy_score(*_check_mixture(y, log_weights, means, scales, normalised=True),
+                         n_samples, rng=rng)
+
+
+def _energy_score(y, log_weights, means, scales, n_samples=1000, *, rng=None):
+    """Unbiased: E‖X - y‖ from 2m draws, ½ E‖X - X'‖ from the m pairs of independent
+    draws (first half against second), in chunks of rows that hold about 4 million
+    numbers."""
+    m = check_positive_int(n_samples, "n_samples")
+    rng = check_random_state(rng)
+    xp = array_module(means)
+    N, _, D = means.shape
+    rows = max(1, 4_000_000 // (2 * m * D))
+    out = []
+    for start in range(0, N, rows):
+        part = slice(start, start + rows)
+        draws = _sample(log_weights[part], means[part], scales[part], 2 * m, rng=rng)
+        to_y = xp.sqrt(((draws - y[part][:, None, :]) ** 2).sum(axis=-1)).mean(axis=1)
+        apart = xp.sqrt(((draws[:, :m] - draws[:, m:]) ** 2).sum(axis=-1)).mean(axis=1)
+        out.append(to_y - 0.5 * apart)
+    return xp.concatenate(out)
+
+
+def pit(y, log_weights, means, scales):
+    """The probability integral transform F_d(y_d), (N, D): uniform on (0, 1) for targets
+    drawn from the mixtures (a histogram of it says whether the spreads are right)."""
+    return _scores.pit(*_check_mixture(y, log_weights, means, scales, normalised=True))
+
+
+def calibration(y, log_weights, means, scales, levels=_scores.CALIBRATION_LEVELS):
+    """Coverage of central intervals at each nominal level (``scores.Calibration``)."""
+    return _scores.calibration(*_check_mixture(y, log_weights, means, scales, normalised=True),
+                               levels)
+
+
+def interval_coverage(y, lower, upper):
+    """(fraction of targets inside, mean width) per dimension, for intervals (N, D) or, for
+    1-D targets, unions of intervals (N, M) with NaN padding (see ``scores``)."""
+    xp = array_module(lower)
+    y, lower, upper = (xp.asarray(a) for a in (y, lower, upper))
+    if y.ndim != 2 or lower.shape != upper.shape or lower.ndim != 2 \
+            or lower.shape[0] != y.shape[0]:
+        raise ValueError(f"y must be (N, D) and lower, upper (N, D) or (N, M) alike, got "
+                         f"{y.shape}, {lower.shape}, {upper.shape}")
+    return _scores.interval_coverage(y, lower, upper)

@@ -10,10 +10,25 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import mixture
+from . import mixture, scores
+from . import modes as modes_module
+from . import quantiles as quantiles_module
 from .backend import array_module, to_host
 
-__all__ = ["MixturePredictions", "MixtureParameters", "result_dtype"]
+__all__ = ["MixturePredictions", "MixtureParameters", "Modes", "result_dtype"]
+
+Modes = namedtuple("Modes", ["values", "log_density", "count"])
+Modes.__doc__ = """Every local mode of p(y | x) for N inputs, highest density first.
+
+Attributes
+----------
+values : array (N, K, D), or (N, K) for a model fitted on 1-D targets
+    The modes, NaN after the last one of each row.
+log_density : array (N, K)
+    log p(mode | x), -inf in the padding.
+count : array (N,) of int
+    How many modes each p(y | x) has.
+"""
 
 MixtureParameters = namedtuple("MixtureParameters", ["weights", "means", "scales"])
 MixtureParameters.__doc__ = """Host (NumPy) arrays describing p(y | x) for N inputs.
@@ -35,7 +50,9 @@ class MixturePredictions:
     """Mixin: predictions from ``self._mixture(X)`` (a ``mixture.Mixture`` on the model's
     device, in the units of y), with inputs checked by ``self._inputs(X)`` and
     ``self._pair(X, y)``, and log-densities from ``self._log_prob(X, y)`` for checked X, y
-    (a model that standardises computes them in its own units, then adds the log-Jacobian).
+    (a model that standardises computes them in its own units, then adds the log-Jacobian);
+    ``self._targets_and_mixture(X, y)`` gives checked y and p(y | x) both in the user's units
+    (for the CDF and the scores).
 
     Results are arrays on the model's device, except ``predict_mixture`` (host arrays) and
     ``score`` (a float). Their shapes and dtypes follow the data, as in scikit-learn:
@@ -75,9 +92,139 @@ class MixturePredictions:
         return self._result(mixture._covariance(*self._mixture_at(X)), X, target_axes=2)
 
     def predict_mode(self, X):
-        """Mean of the heaviest component, the usual approximate mode, (N, D)."""
+        """The highest mode of p(y | x), the most probable y, (N, D): found among every
+        local mode (``predict_modes``), so it follows one branch of a multi-valued map
+        instead of jumping with the heaviest component."""
+        return self._result(modes_module.modes(*self._mixture_at(X))[0][:, 0], X)
+
+    def predict_approx_mode(self, X):
+        """Mean of the heaviest component, μ_{argmax π}, the usual approximate mode, (N, D).
+        Cheap, but it jumps between branches where two weights cross."""
         m = self._mixture_at(X)
         return self._result(mixture._approx_mode(m.log_weights, m.means), X)
+
+    def predict_modes(self, X):
+        """Every local mode of p(y | x), highest density first (``Modes``): values (N, K, D)
+        (or (N, K)), NaN after the last mode of each row; log_density (N, K), -inf there;
+        count (N,). See ``modes.modes``."""
+        values, log_density, count = modes_module.modes(*self._mixture_at(X))
+        return Modes(self._result(values, X), log_density.astype(result_dtype(X)), count)
+
+    def cdf(self, X, y):
+        """P(Y_d <= y_d | x) for each sample and target dimension, (N, D) (or (N,)): the
+        marginal CDFs when D > 1."""
+        y, m = self._targets_and_mixture(X, y)
+        return self._result(quantiles_module.cdf(y, *m), X)
+
+    def predict_quantiles(self, X, q):
+        """The quantiles of each target's conditional distribution at levels q in (0, 1):
+        (N, Q, D), (N, Q) for 1-D targets, and without the Q axis for a scalar q.
+        Root finding on the CDF, to about 1e-12 of the narrowest scale in float64."""
+        values = quantiles_module.quantiles(q, *self._mixture_at(X))
+        if np.ndim(q) == 0:
+            values = values[:, 0]
+        return self._result(values, X)
+
+    def predict_interval(self, X, coverage=0.9, kind="central"):
+        """A prediction interval of probability ``coverage`` for each input.
+
+        ``kind="central"``: (lower, upper), the quantiles at (1 ∓ coverage)/2, each (N, D)
+        (or (N,)). ``kind="hdr"`` (1-D targets): the highest-density region, the shortest
+        set of that probability, a union of at most K intervals for a multimodal p(y | x):
+        an array (N, K, 2) of [lower, upper] rows, left to right, NaN-padded.
+        """
+        m = self._mixture_at(X)
+        if kind == "central":
+            lower, upper = quantiles_module.central_interval(coverage, *m)
+            return self._result(lower, X), self._result(upper, X)
+        if kind == "hdr":
+            intervals, _ = quantiles_module.highest_density_intervals(coverage, *m)
+            return intervals.astype(result_dtype(X), copy=False)
+        raise ValueError(f"kind must be 'central' or 'hdr', got {kind!r}")
+
+    def crps(self, X, y):
+        """The continuous ranked probability score of each sample (closed form, in the
+        units of y; lower is better), (N, D) per target dimension (or (N,))."""
+        y, m = self._targets_and_mixture(X, y)
+        return self._result(scores.crps(y, *m), X)
+
+    def energy_score(self, X, y, n_samples=1000, random_state=None):
+        """The energy score E‖Y - y‖ - ½ E‖Y - Y'‖ of each sample, (N,), from
+        2 ``n_samples`` draws per input seeded by ``random_state``: the multivariate
+        CRPS (equal to it for one target dimension, up to Monte Carlo error)."""
+        y, m = self._targets_and_mixture(X, y)
+        values = mixture._energy_score(y, *m, n_samples, rng=random_state)
+        return values.astype(result_dtype(X), copy=False)
+
+    def pit(self, X, y):
+        """Probability integral transform values F(y | x), (N, D) (or (N,)): uniform on
+        (0, 1) for a calibrated model (``plot.pit_histogram``)."""
+        return self.cdf(X, y)
+
+    def calibration(self, X, y, levels=scores.CALIBRATION_LEVELS):
+        """How often y falls in the central prediction interval of each nominal coverage
+        (``scores.Calibration``, host arrays; ``observed`` (L, D), or (L,) for 1-D
+        targets). A calibrated model has observed ≈ levels within a few standard errors."""
+        y, m = self._targets_and_mixture(X, y)
+        report = scores.calibration(y, *m, levels)
+        observed = to_host(report.observed)
+        if self._target_ndim == 1:
+            observed = observed[:, 0]
+        return report._replace(observed=observed)
+
+    def interval_coverage(self, X, y, coverage=0.9, kind="central"):
+        """(fraction of samples whose y lies in the prediction interval, mean width of the
+        interval) for ``predict_interval(X, coverage, kind)``; host arrays (D,), or floats
+        for 1-D targets."""
+        y, m = self._targets_and_mixture(X, y)
+        if kind == "central":
+            lower, upper = quantiles_module.central_interval(coverage, *m)
+        elif kind == "hdr":
+            intervals, _ = quantiles_module.highest_density_intervals(coverage, *m)
+            lower, upper = intervals[..., 0], intervals[..., 1]
+        else:
+            raise ValueError(f"kind must be 'central' or 'hdr', got {kind!r}")
+        inside, width = (to_host(a) for a in scores.interval_coverage(y, lower, upper))
+        if self._target_ndim == 1:
+            return float(inside[0]), float(width[0])
+        return inside, width
+
+    def diagnostics(self, X, y=None):
+        """What the fitted mixtures look like over X (a dict of host values).
+
+        - ``effective_components``: 1/Σ_k π_k² per sample (N,), and its mean
+          ``mean_effective_components``: how many components a prediction really uses.
+        - ``mean_weights`` (K,): each component's mean weight; ``dead_components``: those
+          whose weight stays below 1e-3 for every sample.
+        - ``mean_responsibilities`` (K,), given y: each component's mean posterior share.
+        - ``scales_at_floor``: the fraction of (sample, component) pairs whose scale is
+          within 1% of the floor (models with a floor only).
+        """
+        if y is None:
+            X_checked = self._inputs(X)
+            m = self._mixture(X_checked)
+        else:
+            X_checked = self._inputs(X)
+            y, m = self._targets_and_mixture(X, y)
+        xp = array_module(m.means)
+        weights = xp.exp(m.log_weights)
+        effective = to_host(mixture._effective_components(m.log_weights))
+        report = {"effective_components": effective,
+                  "mean_effective_components": float(effective.mean()),
+                  "mean_weights": to_host(weights.mean(axis=0)),
+                  "dead_components": [int(k) for k in
+                                      np.flatnonzero(to_host(weights.max(axis=0)) < 1e-3)]}
+        if y is not None:
+            resp = mixture._responsibilities(y, *m)
+            report["mean_responsibilities"] = to_host(resp.mean(axis=0))
+        at_floor = self._scales_at_floor(X_checked)
+        if at_floor is not None:
+            report["scales_at_floor"] = at_floor
+        return report
+
+    def _scales_at_floor(self, X):
+        """The fraction of scales at the floor for checked X; None for a model without."""
+        return None
 
     def predict_mixture(self, X):
         """p(y | x) as host arrays (``model.MixtureParameters``): weights (N, K), means

@@ -223,7 +223,11 @@ EXERCISED = {
                 "DivergenceWarning",  # test_adversarial_training.py, on the strict backend
                 "GaussianMixture"},  # test_gmm.py covers it on the strict backend
     "mixture": {"Mixture", "log_prob", "responsibilities", "mean", "variance", "covariance",
-                "approx_mode", "sample", "component_log_density"},
+                "approx_mode", "sample", "component_log_density",
+                # the predictive distribution: test_predictive.py, on the strict backend
+                "cdf", "quantiles", "central_interval", "highest_density_intervals", "modes",
+                "mode", "effective_components", "crps", "energy_score", "pit", "calibration",
+                "interval_coverage"},
     "gradcheck": {"numerical_gradient", "relative_error", "gradient_error",
                   "directional_derivative_error"},
 }

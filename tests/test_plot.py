@@ -218,7 +218,7 @@ def test_density_heatmap(fitted, kind):
     image = ax.collections[0].get_array().reshape(40, 30)
     np.testing.assert_allclose(image, plot.conditional_density(mdn, xg, y_grid).T)
     mode, mean = ax.get_lines()
-    np.testing.assert_allclose(mode.get_ydata(), np.asarray(mdn.predict_mode(xg)),
+    np.testing.assert_allclose(mode.get_ydata(), np.asarray(mdn.predict_approx_mode(xg)),
                                rtol=1e-6)
     np.testing.assert_allclose(mean.get_ydata(), np.asarray(mdn.predict(xg)), rtol=1e-5,
                                atol=1e-6)
@@ -303,7 +303,7 @@ def test_sample_grid_at_zero_temperatures_draws_the_approximate_mode(fitted):
     fig, axes = plt.subplots(1, 2)
     assert plot.sample_grid(mdn, x, temperatures=(0,), sigma_temperatures=(0, 1), axes=axes,
                             random_state=0) is fig
-    mode = np.asarray(mdn.predict_mode(x))
+    mode = np.asarray(mdn.predict_approx_mode(x))
     np.testing.assert_allclose(axes[0].collections[0].get_offsets()[:, 1], mode, rtol=1e-6)
     assert not np.allclose(axes[1].collections[0].get_offsets()[:, 1], mode)
 

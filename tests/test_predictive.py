@@ -1,0 +1,446 @@
+"""The predictive distribution: CDF, quantiles, intervals, true modes, CRPS, PIT, calibration.
+
+Oracles written elsewhere: scipy (normal CDF and PDF, root finding, quadrature, KS test) and
+scoringrules (the CRPS of a normal mixture). Every function also runs on the strict backend.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import mdnlite
+from mdnlite import MDN, GaussianMixture, Regressor, datasets, mixture, special
+from mdnlite.backend import to_host
+from strict_backend import strict
+
+stats = pytest.importorskip("scipy.stats")
+optimize = pytest.importorskip("scipy.optimize")
+integrate = pytest.importorskip("scipy.integrate")
+
+
+def random_mixtures(N=40, K=4, D=1, kind="diagonal", seed=0, spread=3.0):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(N, K))
+    log_weights = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    means = rng.normal(size=(N, K, D)) * spread
+    if kind == "full":
+        scales = np.tril(rng.normal(size=(N, K, D, D)) * 0.3, -1)
+        idx = np.arange(D)
+        scales[..., idx, idx] = rng.uniform(0.2, 1.5, size=(N, K, D))
+    else:
+        scales = rng.uniform(0.2, 1.5, size=(N, K, 1 if kind == "isotropic" else D))
+    return log_weights, means, scales
+
+
+def marginal_sd(means, scales):
+    if scales.ndim == means.ndim + 1:
+        return np.sqrt((scales ** 2).sum(axis=-1))
+    return np.broadcast_to(scales, means.shape)
+
+
+def oracle_cdf(y, log_weights, means, scales):
+    sd = marginal_sd(means, scales)
+    return (np.exp(log_weights)[..., None] * stats.norm.cdf(y[:, None, :], means, sd)).sum(1)
+
+
+# --- special functions ----------------------------------------------------------------------
+
+
+def test_erfc_and_ndtr_against_scipy():
+    x = np.concatenate([np.linspace(-37, 37, 20001), [0.0, 1e-300, -1e-300, 26.5, -26.5]])
+    # Φ and φ at x move by x² relative to x's own rounding (x φ/Φ ~ x² in the tail): two
+    # correct implementations differ by up to a few eps (1 + x²)
+    bound = 4 * np.finfo(float).eps * (1 + x * x)
+    for ours, theirs in [(special.ndtr(x), stats.norm.cdf(x)),
+                         (special.normal_pdf(x), stats.norm.pdf(x)),
+                         (special.erfc(x / 8), __import__("scipy.special").special.erfc(x / 8))]:
+        assert (np.abs(ours - theirs) <= bound * theirs).all()
+    assert special.ndtr(np.array([-40.0]))[0] == 0 and special.ndtr(np.array([40.0]))[0] == 1
+    assert np.isnan(special.ndtr(np.array([np.nan]))).all()
+
+
+# --- CDF and quantiles ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind, D", [("diagonal", 1), ("isotropic", 2), ("diagonal", 3),
+                                     ("full", 2)])
+def test_cdf_matches_scipy(kind, D):
+    lw, mu, s = random_mixtures(D=D, kind=kind)
+    y = np.random.default_rng(1).normal(size=(lw.shape[0], D)) * 3
+    np.testing.assert_allclose(mixture.cdf(y, lw, mu, s), oracle_cdf(y, lw, mu, s),
+                               rtol=1e-13, atol=1e-300)
+
+
+@pytest.mark.parametrize("kind, D", [("diagonal", 1), ("full", 2)])
+def test_quantiles_invert_the_cdf_and_match_brentq(kind, D):
+    lw, mu, s = random_mixtures(D=D, kind=kind)
+    levels = [1e-6, 0.01, 0.25, 0.5, 0.75, 0.99, 1 - 1e-6]
+    q = mixture.quantiles(levels, lw, mu, s)  # (N, Q, D)
+    assert q.shape == (lw.shape[0], len(levels), D)
+    for j, level in enumerate(levels):
+        F = mixture.cdf(q[:, j], lw, mu, s)
+        np.testing.assert_allclose(F, level, rtol=1e-9)
+    for n in range(0, lw.shape[0], 7):  # brute force on a few rows
+        for d in range(D):
+            for j, level in enumerate(levels):
+                f = lambda t: oracle_cdf(np.full((1, D), t), lw[n:n + 1], mu[n:n + 1],
+                                         s[n:n + 1])[0, d] - level
+                root = optimize.brentq(f, -60, 60, xtol=1e-14, rtol=1e-15)
+                assert abs(q[n, j, d] - root) <= 1e-6 * max(1.0, abs(root))
+
+
+def test_quantiles_are_monotone_in_the_level():
+    lw, mu, s = random_mixtures(N=100, K=6)
+    q = mixture.quantiles(np.linspace(0.001, 0.999, 57), lw, mu, s)[..., 0]
+    assert (np.diff(q, axis=1) > 0).all()
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.1, [0.5, 1.5], [], float("nan")])
+def test_levels_outside_zero_one_are_refused(bad):
+    lw, mu, s = random_mixtures(N=3)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        mixture.quantiles(bad, lw, mu, s)
+
+
+# --- intervals ------------------------------------------------------------------------------
+
+
+def mixture_pdf(t, lw, mu, s):
+    return float((np.exp(lw) * stats.norm.pdf(t, mu[:, 0], s[:, 0])).sum())
+
+
+def test_central_interval_has_its_mass():
+    lw, mu, s = random_mixtures()
+    lower, upper = mixture.central_interval(0.8, lw, mu, s)
+    mass = mixture.cdf(upper, lw, mu, s) - mixture.cdf(lower, lw, mu, s)
+    np.testing.assert_allclose(mass, 0.8, rtol=1e-10)
+
+
+@pytest.mark.parametrize("coverage", [0.5, 0.9, 0.99])
+def test_highest_density_region_has_its_mass_and_is_shortest(coverage):
+    lw, mu, s = random_mixtures(N=25, K=4, spread=4.0)
+    intervals, threshold = mixture.highest_density_intervals(coverage, lw, mu, s)
+    lower, upper = mixture.central_interval(coverage, lw, mu, s)
+    n_multiple = 0
+    for n in range(lw.shape[0]):
+        rows = intervals[n][~np.isnan(intervals[n, :, 0])]
+        n_multiple += len(rows) > 1
+        assert (rows[:, 0] < rows[:, 1]).all() and (rows[1:, 0] > rows[:-1, 1]).all()
+        mass = sum(integrate.quad(mixture_pdf, a, b, args=(lw[n], mu[n], s[n]),
+                                  epsabs=1e-13, epsrel=1e-12, limit=200)[0] for a, b in rows)
+        assert abs(mass - coverage) < 1e-8
+        for end in rows.ravel():  # the density is the threshold at every end
+            assert math.isclose(mixture_pdf(end, lw[n], mu[n], s[n]), threshold[n],
+                                rel_tol=1e-7)
+        assert (rows[:, 1] - rows[:, 0]).sum() <= upper[n, 0] - lower[n, 0] + 1e-9
+    assert n_multiple > 0  # the draw has multimodal rows with unions of intervals
+
+
+def test_highest_density_region_of_two_separated_components():
+    lw = np.log([[0.5, 0.5]])
+    mu, s = np.array([[[-10.0], [10.0]]]), np.ones((1, 2, 1))
+    intervals, _ = mixture.highest_density_intervals(0.9, lw, mu, s)
+    z = stats.norm.ppf(0.95)  # each half holds 0.45 of its own 0.5
+    np.testing.assert_allclose(intervals[0, :2], [[-10 - z, -10 + z], [10 - z, 10 + z]],
+                               atol=1e-9)
+
+
+# --- true modes -----------------------------------------------------------------------------
+
+
+def test_modes_of_known_mixtures():
+    lw = np.log(np.full((3, 2), 0.5))
+    mu = np.array([[[-3.0], [3.0]], [[-0.5], [0.5]], [[0.0], [0.0]]])
+    s = np.ones((3, 2, 1))
+    values, log_density, count = mixture.modes(lw, mu, s)
+    assert count.tolist() == [2, 1, 1]
+    np.testing.assert_allclose(np.sort(values[0, :2, 0]), [-3, 3], atol=1e-3)
+    np.testing.assert_allclose(values[1:, 0, 0], [0, 0], atol=1e-12)
+    assert np.isneginf(log_density[1:, 1]).all() and np.isnan(values[1:, 1]).all()
+
+
+def grad_log_p(x, lw, mu, s, h=1e-6):
+    """Central differences of log p along each axis at points x (N, D)."""
+    out = np.empty_like(x)
+    for d in range(x.shape[1]):
+        e = np.zeros(x.shape[1])
+        e[d] = h
+        out[:, d] = (mixture.log_prob(x + e, lw, mu, s) - mixture.log_prob(x - e, lw, mu, s)) / (2 * h)
+    return out
+
+
+@pytest.mark.parametrize("kind, D", [("diagonal", 1), ("isotropic", 2), ("diagonal", 2),
+                                     ("full", 2), ("full", 3)])
+def test_every_mode_is_a_stationary_maximum_ranked_by_density(kind, D):
+    lw, mu, s = random_mixtures(N=30, K=4, D=D, kind=kind)
+    values, log_density, count = mixture.modes(lw, mu, s)
+    assert (count >= 1).all()
+    for n in range(lw.shape[0]):
+        x = values[n, :count[n]]
+        assert np.isfinite(x).all() and np.isnan(values[n, count[n]:]).all()
+        g = grad_log_p(x, lw[[n] * len(x)], mu[[n] * len(x)], s[[n] * len(x)])
+        assert np.abs(g).max() < 1e-5 / marginal_sd(mu[n], s[n]).min()
+        np.testing.assert_allclose(log_density[n, :count[n]],
+                                   mixture.log_prob(x, lw[[n] * len(x)], mu[[n] * len(x)],
+                                                    s[[n] * len(x)]), rtol=1e-12)
+        assert (np.diff(log_density[n, :count[n]]) <= 0).all()
+    np.testing.assert_array_equal(mixture.mode(lw, mu, s), values[:, 0])
+
+
+def test_one_dimensional_modes_agree_with_a_grid():
+    lw, mu, s = random_mixtures(N=300, K=5, spread=2.0, seed=3)
+    _, _, count = mixture.modes(lw, mu, s)
+    grid = np.linspace(-15, 15, 60001)
+    for n in range(lw.shape[0]):
+        p = (np.exp(lw[n]) * stats.norm.pdf(grid[:, None], mu[n, :, 0], s[n, :, 0])).sum(1)
+        peaks = ((p[1:-1] > p[:-2]) & (p[1:-1] > p[2:])).sum()
+        assert count[n] == peaks
+
+
+@pytest.fixture(scope="module")
+def inverse_sine_model():
+    X, y = datasets.inverse_sine(2000, direction="inverse", random_state=0)
+    return MDN(5, max_epochs=400, random_state=0, verbose=0).fit(X, y)
+
+
+def branches(x):
+    """Every t with t + 0.3 sin(2πt) = x (the inverse sine's forward map)."""
+    t = np.linspace(-0.2, 1.2, 14001)
+    f = t + 0.3 * np.sin(2 * np.pi * t) - x
+    return t[:-1][np.sign(f[:-1]) != np.sign(f[1:])]
+
+
+def test_the_inverse_sine_at_one_half_has_three_modes_on_its_branches():
+    # p(x | t) for t = x + 0.3 sin 2πx + N(0, 0.02²), x uniform: near each root x_i of
+    # f(x) = t a Gaussian of width 0.02/|f'(x_i)| and weight ∝ 1/|f'(x_i)|
+    roots = branches(0.5)
+    slope = np.abs(1 + 0.6 * np.pi * np.cos(2 * np.pi * roots))
+    lw = np.log((1 / slope) / (1 / slope).sum())[None]
+    values, _, count = mixture.modes(lw, roots[None, :, None], (0.02 / slope)[None, :, None])
+    assert count[0] == 3
+    np.testing.assert_allclose(np.sort(values[0, :3, 0]), roots, atol=1e-9)
+
+
+def test_a_fitted_models_modes_are_the_peaks_of_its_density(inverse_sine_model):
+    m = inverse_sine_model
+    t = np.linspace(0.1, 0.9, 17)
+    modes = m.predict_modes(t)
+    assert (modes.count[(t > 0.45) & (t < 0.55)] >= 3).all()  # the three branches
+    grid = np.linspace(-0.5, 1.5, 4001)
+    for n in range(len(t)):
+        log_p = m.score_samples(np.full_like(grid, t[n]), grid)
+        peaks = grid[1:-1][(log_p[1:-1] > log_p[:-2]) & (log_p[1:-1] > log_p[2:])]
+        found = modes.values[n, :modes.count[n]]
+        assert len(peaks) == modes.count[n]
+        np.testing.assert_allclose(np.sort(found), peaks, atol=1e-3)
+
+
+def test_predict_mode_is_the_highest_mode(inverse_sine_model):
+    x = np.linspace(0.0, 1.0, 41)
+    m = inverse_sine_model
+    top = m.predict_mode(x)
+    log_p = m.score_samples(x, top)
+    for other in m.predict_modes(x).values.T:
+        ok = ~np.isnan(other)
+        assert (log_p[ok] >= m.score_samples(x[ok], other[ok]) - 1e-6).all()
+    w, mu, _ = m.predict_mixture(x)
+    np.testing.assert_array_equal(m.predict_approx_mode(x), mu[np.arange(len(x)), w.argmax(1), 0])
+
+
+# --- scores ---------------------------------------------------------------------------------
+
+
+def test_crps_matches_scoringrules():
+    sr = pytest.importorskip("scoringrules")
+    lw, mu, s = random_mixtures(N=200, K=5)
+    y = np.random.default_rng(2).normal(size=(200, 1)) * 4
+    theirs = sr.crps_mixnorm(y[:, 0], mu[..., 0], s[..., 0], np.exp(lw), backend="numpy")
+    np.testing.assert_allclose(mixture.crps(y, lw, mu, s)[:, 0], theirs, rtol=1e-8, atol=1e-12)
+
+
+def test_crps_of_full_marginals_matches_scoringrules():
+    sr = pytest.importorskip("scoringrules")
+    lw, mu, L = random_mixtures(N=50, K=3, D=2, kind="full")
+    y = np.random.default_rng(4).normal(size=(50, 2))
+    sd = marginal_sd(mu, L)
+    ours = mixture.crps(y, lw, mu, L)
+    for d in range(2):
+        theirs = sr.crps_mixnorm(y[:, d], mu[..., d], sd[..., d], np.exp(lw), backend="numpy")
+        np.testing.assert_allclose(ours[:, d], theirs, rtol=1e-8, atol=1e-12)
+
+
+def test_energy_score_is_the_crps_in_one_dimension_and_agrees_with_scoringrules():
+    sr = pytest.importorskip("scoringrules")
+    lw, mu, s = random_mixtures(N=20, K=3)
+    y = np.random.default_rng(5).normal(size=(20, 1))
+    es = mixture.energy_score(y, lw, mu, s, n_samples=20000, rng=0)
+    np.testing.assert_allclose(es, mixture.crps(y, lw, mu, s)[:, 0], rtol=0.03, atol=0.01)
+    lw, mu, L = random_mixtures(N=10, K=3, D=2, kind="full")
+    y = np.random.default_rng(6).normal(size=(10, 2))
+    ours = mixture.energy_score(y, lw, mu, L, n_samples=20000, rng=1)
+    draws = mixture.sample(lw, mu, L, 4000, rng=2)
+    theirs = sr.es_ensemble(y, draws, backend="numpy")
+    np.testing.assert_allclose(ours, theirs, rtol=0.03, atol=0.01)
+    np.testing.assert_array_equal(ours, mixture.energy_score(y, lw, mu, L, 20000, rng=1))
+
+
+def test_pit_of_draws_from_the_mixture_is_uniform_and_calibration_nominal():
+    lw, mu, s = random_mixtures(N=4000, K=3, D=2, kind="full", seed=7)
+    y = mixture.sample(lw, mu, s, 1, rng=8)[:, 0]
+    u = mixture.pit(y, lw, mu, s)
+    for d in range(2):  # fixed seeds; a calibrated forecast passes at the 1% level
+        assert stats.kstest(u[:, d], "uniform").pvalue > 0.01
+    report = mixture.calibration(y, lw, mu, s)
+    assert report.observed.shape == (len(report.levels), 2)
+    assert (np.abs(report.observed - report.levels[:, None])
+            <= 4 * report.standard_error[:, None]).all()
+
+
+def test_interval_coverage_of_unions_and_single_intervals():
+    y = np.array([[0.0], [5.0], [2.0]])
+    lower = np.array([[-1.0, 4.0], [-1.0, 4.0], [-1.0, np.nan]])
+    upper = np.array([[1.0, 6.0], [1.0, 6.0], [1.0, np.nan]])
+    inside, width = mixture.interval_coverage(y, lower, upper)
+    np.testing.assert_allclose(inside, [2 / 3]) and np.testing.assert_allclose(width, [10 / 3])
+    inside, width = mixture.interval_coverage(y, lower[:, :1], upper[:, :1])
+    np.testing.assert_allclose(inside, [1 / 3])
+
+
+def test_effective_components():
+    lw = np.log(np.array([[0.25, 0.25, 0.25, 0.25], [1.0, 0, 0, 0], [0.5, 0.5, 0, 0]]))
+    np.testing.assert_allclose(mixture.effective_components(lw), [4, 1, 2])
+
+
+# --- the estimators' methods ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def models():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (300, 2))
+    y1 = np.sin(3 * X[:, 0]) + 0.1 * rng.normal(size=300)
+    y2 = np.c_[y1, X[:, 1] + 0.2 * rng.normal(size=300)]
+    tiny = dict(hidden_sizes=(16,), max_epochs=30, random_state=0, verbose=0)
+    return {
+        "mdn-1d": (MDN(3, **tiny).fit(X, y1), X, y1),
+        "mdn-2d-full": (MDN(2, covariance="full", **tiny).fit(X, y2), X, y2),
+        "regressor": (Regressor(**tiny).fit(X, y1), X, y1),
+        "gmm": (GaussianMixture(3, random_state=0).fit(np.c_[X, y1]).condition([0, 1]),
+                X, y1[:, None]),
+    }
+
+
+@pytest.mark.parametrize("name", ["mdn-1d", "mdn-2d-full", "regressor", "gmm"])
+def test_every_estimator_predicts_the_whole_distribution(models, name):
+    model, X, y = models[name]
+    N, shape = len(X), y.shape[1:]
+    w, mu, s = model.predict_mixture(X)
+    lw = np.log(w)
+    assert model.cdf(X, y).shape == (N,) + shape
+    np.testing.assert_allclose(model.cdf(X, y).reshape(N, -1),
+                               oracle_cdf(y.reshape(N, -1), lw, mu, s), rtol=1e-5, atol=1e-7)
+    assert model.predict_quantiles(X, [0.1, 0.9]).shape == (N, 2) + shape
+    assert model.predict_quantiles(X, 0.5).shape == (N,) + shape
+    lower, upper = model.predict_interval(X, 0.9)
+    assert lower.shape == upper.shape == (N,) + shape and (lower < upper).all()
+    modes = model.predict_modes(X)
+    assert modes.values.shape == (N, w.shape[1]) + shape and (modes.count >= 1).all()
+    assert model.predict_mode(X).shape == (N,) + shape
+    assert model.predict_approx_mode(X).shape == (N,) + shape
+    crps = model.crps(X, y)
+    assert crps.shape == (N,) + shape and (crps > 0).all()
+    np.testing.assert_allclose(crps.reshape(N, -1),
+                               mixture.crps(y.reshape(N, -1), lw, mu, s), rtol=1e-4, atol=1e-6)
+    assert model.energy_score(X[:20], y[:20], n_samples=200, random_state=0).shape == (20,)
+    report = model.calibration(X, y)
+    assert report.observed.shape == (len(report.levels),) + shape
+    inside, width = model.interval_coverage(X, y, 0.9)
+    assert np.all(np.asarray(inside) >= 0) and np.all(np.asarray(width) > 0)
+    d = model.diagnostics(X, y)
+    assert d["effective_components"].shape == (N,)
+    np.testing.assert_allclose(d["mean_responsibilities"].sum(), 1, rtol=1e-5)
+    if len(shape) == 0 or shape == (1,):
+        assert model.predict_interval(X, 0.9, kind="hdr").shape == (N, w.shape[1], 2)
+
+
+def test_interval_kind_is_checked(models):
+    model, X, y = models["mdn-1d"]
+    with pytest.raises(ValueError, match="kind must be"):
+        model.predict_interval(X, 0.9, kind="widest")
+    with pytest.raises(ValueError, match="coverage must lie"):
+        model.predict_interval(X, 1.5)
+
+
+def test_the_regressors_mode_quantiles_and_crps_are_the_gaussians(models):
+    model, X, y = models["regressor"]
+    mean, sd = model.predict(X), np.sqrt(model.predict_variance(X))
+    np.testing.assert_allclose(model.predict_mode(X), mean, rtol=1e-6)
+    np.testing.assert_allclose(model.predict_quantiles(X, 0.9),
+                               mean + sd * stats.norm.ppf(0.9), rtol=1e-5, atol=1e-6)
+    z = (y - mean) / sd
+    gaussian_crps = sd * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z)
+                          - 1 / np.sqrt(np.pi))
+    np.testing.assert_allclose(model.crps(X, y), gaussian_crps, rtol=1e-4, atol=1e-6)
+
+
+# --- the strict backend ---------------------------------------------------------------------
+
+
+PREDICTIVE = ["cdf", "quantiles", "central_interval", "highest_density_intervals", "modes",
+              "mode", "effective_components", "crps", "energy_score", "pit", "calibration",
+              "interval_coverage"]
+
+
+def _run(xp, name):
+    lw, mu, s = random_mixtures(N=12, K=3, D=1, spread=3.0)
+    y = np.random.default_rng(9).normal(size=(12, 1))
+    dev = strict.asarray if xp is strict else np.asarray
+    lw, mu, s, y = dev(lw), dev(mu), dev(s), dev(y)
+    if name in ("cdf", "crps", "pit"):
+        return getattr(mixture, name)(y, lw, mu, s)
+    if name == "energy_score":
+        return mixture.energy_score(y, lw, mu, s, 50, rng=0)
+    if name == "calibration":
+        return mixture.calibration(y, lw, mu, s).observed
+    if name == "quantiles":
+        return mixture.quantiles([0.1, 0.5], lw, mu, s)
+    if name == "central_interval":
+        return mixture.central_interval(0.8, lw, mu, s)[1]
+    if name == "highest_density_intervals":
+        return mixture.highest_density_intervals(0.8, lw, mu, s)[0]
+    if name in ("modes",):
+        return mixture.modes(lw, mu, s)[0]
+    if name == "mode":
+        return mixture.mode(lw, mu, s)
+    if name == "effective_components":
+        return mixture.effective_components(lw)
+    if name == "interval_coverage":
+        lower, upper = mixture.central_interval(0.8, lw, mu, s)
+        return mixture.interval_coverage(y, lower, upper)[0]
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize("name", PREDICTIVE)
+def test_predictive_functions_on_the_strict_backend(name):
+    on_device = _run(strict, name)
+    assert isinstance(on_device, strict.DeviceArray)
+    np.testing.assert_allclose(to_host(on_device), _run(np, name), rtol=1e-12, equal_nan=True)
+
+
+def test_estimator_methods_on_the_strict_backend():
+    X, y = datasets.inverse_sine(200, random_state=0)
+    host = MDN(3, hidden_sizes=(8,), max_epochs=5, random_state=0, verbose=0).fit(X, y)
+    device = MDN(3, hidden_sizes=(8,), max_epochs=5, random_state=0, verbose=0,
+                 backend=strict).fit(X, y)
+    for method, args in [("predict_mode", ()), ("predict_quantiles", ([0.2, 0.8],)),
+                         ("predict_interval", (0.9, "hdr"))]:
+        np.testing.assert_allclose(to_host(getattr(device, method)(X, *args)),
+                                   getattr(host, method)(X, *args), rtol=1e-4, atol=1e-5,
+                                   equal_nan=True)
+    for method in ("crps", "cdf"):
+        np.testing.assert_allclose(to_host(getattr(device, method)(X, y)),
+                                   getattr(host, method)(X, y), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(device.calibration(X, y).observed,
+                               host.calibration(X, y).observed)
+    assert device.diagnostics(X, y)["dead_components"] == host.diagnostics(X, y)["dead_components"]
