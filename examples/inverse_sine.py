@@ -7,11 +7,13 @@ conditional density p(x | t).
 
     python examples/inverse_sine.py [--backend numpy|cupy] [--epochs N] [--out DIR] [--seed S]
 
-Prints each model's held-out negative log-likelihood (nats per sample, on fresh data) and its
-fit time, and writes PNG figures to --out: both least-squares fits, the MDN's five charts
+Prints each model's held-out negative log-likelihood (nats per sample, on fresh data), its
+CRPS (closed form, in units of the target), the coverage of its central 90% intervals, and
+its fit time, and writes PNG figures to --out: both least-squares fits, the MDN's five charts
 (data, samples, means, weights and scales against t), its conditional density with the mean,
-the approximate mode and samples, p(x | t) at three t for both inverse models, and the
-training history.
+the approximate mode and samples, the same density with every true mode (one dot per
+branch), quantile bands, p(x | t) at three t for both inverse models, the training history,
+and the PIT histogram and reliability diagram on the fresh data.
 """
 
 import argparse
@@ -66,7 +68,7 @@ def fit_models(args, x, t):
     return models, times
 
 
-def plot_figures(models, x, t, args, plt):
+def plot_figures(models, x, t, held_out, args, plt):
     forward, inverse, mdn = (m for m, _, _ in models.values())
     os.makedirs(args.out, exist_ok=True)
     show = slice(0, 1500)  # a readable subsample of the data
@@ -93,6 +95,15 @@ def plot_figures(models, x, t, args, plt):
         {"MDN": mdn, "least squares": inverse}, [0.2, 0.5, 0.8], np.linspace(-0.2, 1.2, 400),
         names=names)
     figures["training_history.png"] = plot.training_history(mdn)
+    figures["modes.png"] = plot.density_heatmap(
+        mdn, grid_t, np.linspace(-0.1, 1.1, 300), show_mode=False, show_mean=False,
+        show_modes=True, names=names)  # every true mode: one dot per branch
+    figures["quantile_bands.png"] = plot.quantile_bands(mdn, grid_t, data=(t, x), names=names)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4), constrained_layout=True)
+    t_test, x_test = held_out
+    plot.pit_histogram(mdn, t_test, x_test, ax=axes[0])
+    plot.reliability_diagram(mdn, t_test, x_test, ax=axes[1])
+    figures["calibration.png"] = fig
     paths = []
     for name, fig in figures.items():
         paths.append(os.path.join(args.out, name))
@@ -111,12 +122,14 @@ def main(argv=None):
     models, times = fit_models(args, x, t)
     print(f"inverse sine, {args.n_train} training and {args.n_test} fresh test samples, "
           f"backend {args.backend}")
-    print(f"{'model':34s} {'held-out NLL':>14s} {'fit time':>9s}")
+    print(f"{'model':34s} {'held-out NLL':>14s} {'CRPS':>7s} {'90% cover':>9s} {'fit time':>9s}")
     for name, (model, inputs, _) in models.items():
         test_inputs, test_targets = (x_test, t_test) if inputs is x else (t_test, x_test)
         nll = -model.score(test_inputs, test_targets)
-        print(f"{name:34s} {nll:>9.3f} nats {times[name]:>8.1f}s")
-    for path in plot_figures(models, x, t, args, plt):
+        crps = float(mdnlite.to_host(model.crps(test_inputs, test_targets)).mean())
+        cover, _ = model.interval_coverage(test_inputs, test_targets, 0.9)
+        print(f"{name:34s} {nll:>9.3f} nats {crps:>7.4f} {cover:>9.3f} {times[name]:>8.1f}s")
+    for path in plot_figures(models, x, t, (t_test, x_test), args, plt):
         print(f"wrote {path}")
     print(f"total {time.perf_counter() - start:.1f}s")
 

@@ -406,6 +406,10 @@ class NetworkEstimator(Params):
             if display is not None:
                 display.close()
             self._after_fit(*self._unpack(data))
+        if display is not None:  # a fit that shows its progress also says what looks wrong
+            note = self._training_note(watch[1])
+            if note:
+                print(note, file=sys.stderr, flush=True)
         self._warn_if_diverged(watch)
         return self
 
@@ -545,14 +549,17 @@ class NetworkEstimator(Params):
             above = len(curve)
             while above > 0 and not curve[above - 1] <= threshold:
                 above -= 1
-            since = (f"since epoch {first_epoch + above}" if above else
-                     "in every epoch of this fit")
             best = int(np.argmin(curve))
+            if above == len(curve):  # the last step, or a callback, made it worse
+                since = f"no epoch's mean loss was above {threshold:.4g}"
+            else:
+                since = (f"the epochs' mean loss has been above {threshold:.4g} "
+                         + (f"since epoch {first_epoch + above}" if above else
+                            "in every epoch of this fit"))
             problems.append(
                 f"the training loss ended at {final:.4g} after epoch {self.n_epochs_ - 1}, "
                 f"far above both the {initial:.4g} it started from and the {reference:.4g} "
-                f"of {what} (the epochs' mean loss has been above {threshold:.4g} {since}; "
-                f"lowest {curve[best]:.4g} in epoch {first_epoch + best})")
+                f"of {what} ({since}; lowest {curve[best]:.4g} in epoch {first_epoch + best})")
         problems += self._degenerate(sample)
         if problems:
             warnings.warn(DivergenceWarning(
@@ -573,6 +580,10 @@ class NetworkEstimator(Params):
     def _degenerate(self, sample):
         """Descriptions of what is wrong with the fitted outputs on packed rows ``sample``."""
         return []
+
+    def _training_note(self, sample):
+        """A line for the progress display on what looks odd in the fitted model, or None."""
+        return None
 
     @property
     def _loss_offset(self):

@@ -136,6 +136,36 @@ class MDN(MixturePredictions, NetworkEstimator):
     def _diverged_above(self, start):
         return start + self.n_targets_  # e^D times less likely than at the start, per sample
 
+    def _scales_at_floor(self, X):
+        """The fraction of (sample, component, dimension) scales within 1% of the floor,
+        in the standardised units where the floor applies, for checked X."""
+        if not self.min_scale:
+            return 0.0
+        scales = self._standardized_mixture(X).scales
+        if scales.ndim == 4:  # the floor is on the diagonal of each factor
+            D = scales.shape[-1]
+            scales = scales[..., list(range(D)), list(range(D))]
+        return float((scales <= 1.01 * self.min_scale).mean())
+
+    def _training_note(self, sample):
+        """A line on what looks wrong in the fitted mixtures over training rows, or None."""
+        X, _ = self._unpack(sample)
+        weights = to_host(self._xp.exp(self._standardized_mixture(X).log_weights))
+        dead = np.flatnonzero(weights.max(axis=0) < 1e-3)
+        at_floor = self._scales_at_floor(X)
+        notes = []
+        if len(dead):
+            notes.append(f"{len(dead)} of {self.n_components} components carry under 1e-3 "
+                         f"of the weight on every training sample (dead: "
+                         f"{', '.join(map(str, dead.tolist()))}): fewer would do")
+        if at_floor > 0.5:
+            notes.append(f"{at_floor:.0%} of the scales sit at the floor min_scale="
+                         f"{self.min_scale} (standardised units): targets with few distinct "
+                         "values, or a floor too high")
+        if not notes:
+            return None
+        return "diagnostics: " + "; ".join(notes) + " (model.diagnostics(X, y) says more)"
+
     def _degenerate(self, sample):
         X, y = self._unpack(sample)
         with np.errstate(all="ignore"):

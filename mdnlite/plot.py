@@ -14,8 +14,10 @@ from .estimator import NotFittedError
 from .predictions import MixtureParameters
 
 __all__ = ["conditional_density", "five_charts", "three_panels", "density_heatmap",
-           "density_slices", "training_history", "sample_grid"]
+           "density_slices", "training_history", "sample_grid", "quantile_bands",
+           "pit_histogram", "reliability_diagram"]
 
+MODE_DENSITY_RATIO = 0.05  # density_heatmap's modes: weaker bumps are not drawn
 FULL_WEIGHT = 0.2  # five_charts draws a component fully opaque where it is at least this heavy
 
 
@@ -339,7 +341,7 @@ def three_panels(x, y, least_squares, mdn, *, random_state=None, axes=None, dim=
 
 def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True, show_mode=True,
                     n_samples=0, random_state=None, ax=None, max_points=1000,
-                    names=("x", "y")):
+                    names=("x", "y"), show_modes=False):
     """The conditional density p(y_dim | x) as an image over (x, y), with a colour bar.
 
     The axes span the grids: points outside them are clipped. The legend goes to the corner
@@ -357,6 +359,10 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
     show_mean, show_mode : bool
         Overlay the conditional mean Σ_k π_k μ_k (a line) and the approximate mode, the mean
         of the heaviest component (dots: it jumps between branches).
+    show_modes : bool
+        Overlay the true local modes of p(y_dim | x) at each grid x (``mixture.modes``)
+        whose density is at least ``MODE_DENSITY_RATIO`` (5%) of the highest there: they
+        follow the branches of a multi-valued answer.
     n_samples : int
         Samples per grid input to overlay (0: none).
     random_state : None, int or numpy.random.Generator
@@ -394,6 +400,13 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
         _scatter_samples(ax, xg, _draw(params, n_samples, random_state, dim), s=2, alpha=1.0,
                          color="tab:olive", label="samples")
     weights, means = params.weights, params.means[:, :, dim]  # (G_x, K) each
+    if show_modes:
+        peaks, log_density = _marginal_modes(params, dim)  # (G_x, K), NaN-padded
+        # a stray component far out in the tail makes a mode of no weight: left out
+        weak = log_density < log_density[:, :1] + np.log(MODE_DENSITY_RATIO)
+        peaks = np.where(weak, np.nan, peaks)
+        ax.plot(np.repeat(xg, peaks.shape[1]), peaks.ravel(), "o", ms=2.5, mfc="none",
+                mew=0.8, color="tab:cyan", label="modes")
     if show_mode:
         mode = means[np.arange(len(xg)), weights.argmax(axis=1)]
         ax.plot(xg, mode, ".", ms=3, color="white", label="approximate mode")
@@ -404,6 +417,91 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
     if ax.get_legend_handles_labels()[0]:
         loc = _free_corner(ax, np.repeat(xg, len(yg)), np.tile(yg, len(xg)), density.ravel())
         ax.legend(loc=loc, fontsize=8, markerscale=2)
+    return fig
+
+
+def _marginal_modes(params, dim):
+    """Every mode of the 1-D marginal p(y_dim | x) at each row, (N, K), NaN-padded, and the
+    log-density at each, highest first."""
+    weights, means, scales = params  # marginal standard deviations (``_mixture_at``)
+    values, log_density, _ = mixture.modes(_log(weights), means[:, :, dim:dim + 1],
+                                           scales[:, :, dim:dim + 1])
+    return values[..., 0], log_density
+
+
+def quantile_bands(source, x_grid, *, coverages=(0.5, 0.8, 0.95), dim=0, data=None, ax=None,
+                   max_points=1000, names=("x", "y")):
+    """Central prediction intervals of p(y_dim | x) as nested bands over a 1-D input, with
+    the median: the quantiles at (1 ∓ c)/2 for each coverage c (``mixture.quantiles``).
+
+    Parameters
+    ----------
+    source : fitted model, or (weights, means, scales) evaluated at ``x_grid``
+    x_grid : array (G,) or (G, 1)
+    coverages : sequence of floats in (0, 1)
+    data : (x (N,), y (N,) or (N, D)), optional
+        Points scattered over the bands (at most ``max_points`` of them).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    xg = _host(x_grid, "x_grid")
+    weights, means, scales = _mixture_at(source, x_grid, dim)
+    levels = sorted({0.5} | {(1 - c) / 2 for c in coverages} | {(1 + c) / 2 for c in coverages})
+    q = mixture.quantiles(levels, _log(weights), means[:, :, dim:dim + 1],
+                          scales[:, :, dim:dim + 1])
+    q = dict(zip(levels, q[..., 0].T))  # level -> (G,)
+    x_name, y_name = _names(names, dim, means.shape[2])
+    fig, (ax,) = _axes(ax, 1, 1, panel=(6.5, 4.5))
+    data = _data(data, dim)
+    if data is not None:
+        n = len(data[0])
+        if max_points is not None and n > max_points:
+            keep = np.random.default_rng(0).choice(n, max_points, replace=False)
+            data = (data[0][keep], data[1][keep])
+        ax.scatter(*data, s=3, color="0.4", alpha=0.5, lw=0, label="data")
+    for c in sorted(coverages, reverse=True):  # widest first, so narrower ones sit on top
+        ax.fill_between(xg, q[(1 - c) / 2], q[(1 + c) / 2], color="tab:blue",
+                        alpha=0.15 + 0.25 * (1 - c), lw=0, label=f"central {c:.0%}")
+    ax.plot(xg, q[0.5], color="tab:blue", lw=1.5, label="median")
+    ax.set(xlabel=x_name, ylabel=y_name, title="quantile bands")
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+def pit_histogram(model, X, y, *, bins=20, dim=0, ax=None):
+    """Histogram of the probability integral transform F(y | x) on held-out data, with the
+    flat line of a calibrated model and the band of ±2 binomial standard deviations around
+    it: a U shape means intervals too narrow, a hump too wide, a slope a biased centre."""
+    u = np.asarray(to_host(model.pit(X, y)), dtype=np.float64)
+    u = u.reshape(len(u), -1)[:, dim]
+    fig, (ax,) = _axes(ax, 1, 1, panel=(4.5, 3.5))
+    n, p = len(u), 1 / bins
+    ax.hist(u, bins=bins, range=(0, 1), density=True, color="tab:blue", alpha=0.7,
+            label="PIT values")
+    spread = 2 * np.sqrt(n * p * (1 - p)) / (n * p)  # in units of the flat density 1
+    ax.axhspan(1 - spread, 1 + spread, color="0.5", alpha=0.2, lw=0, label="±2 s.d.")
+    ax.axhline(1, color="k", lw=1)
+    ax.set(xlim=(0, 1), xlabel="F(y | x)", ylabel="density", title=f"PIT histogram (N = {n:,})")
+    ax.legend(fontsize=8, loc="lower center")
+    return fig
+
+
+def reliability_diagram(model, X, y, *, levels=None, dim=0, ax=None):
+    """Observed coverage of the central prediction intervals against their nominal level
+    (``calibration``), with the diagonal and ±2 binomial standard errors around it."""
+    report = model.calibration(X, y) if levels is None else model.calibration(X, y, levels)
+    observed = np.asarray(report.observed, dtype=np.float64).reshape(len(report.levels), -1)
+    c = np.asarray(report.levels)
+    fig, (ax,) = _axes(ax, 1, 1, panel=(4, 4))
+    ax.fill_between(c, c - 2 * report.standard_error, c + 2 * report.standard_error,
+                    color="0.5", alpha=0.25, lw=0, label="±2 s.e.")
+    ax.plot([0, 1], [0, 1], color="k", lw=1)
+    ax.plot(c, observed[:, dim], "o-", color="tab:blue", ms=4, label="observed")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="nominal coverage", ylabel="observed coverage",
+           title=f"reliability (N = {report.n_samples:,})", aspect="equal")
+    ax.legend(fontsize=8, loc="upper left")
     return fig
 
 

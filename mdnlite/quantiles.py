@@ -135,6 +135,80 @@ def central_interval(coverage, log_weights, means, scales):
     return bounds[:, 0], bounds[:, 1]
 
 
+class _Stretches:
+    """N one-dimensional mixtures, each cut into M stretches between its density minima:
+    the arrays that the search for the threshold t reads, one row per mixture, so that the
+    rows still searching can be taken out together (``take``)."""
+
+    FIELDS = ("log_weights", "w", "mu", "s", "starts", "stops", "peaks", "top",
+              "floor_start", "floor_stop")
+
+    def __init__(self, **arrays):
+        self.__dict__.update(arrays)
+        self.xp = array_module(arrays["mu"])
+
+    def take(self, rows):
+        return _Stretches(**{name: getattr(self, name)[rows] for name in self.FIELDS})
+
+    def log_density(self, y, curvature=False):
+        """log p(y), d/dy and (if asked) d²/dy² at points y (N, M) of each row's mixture."""
+        xp, s = self.xp, self.s[:, None]
+        u = (y[..., None] - self.mu[:, None]) / s  # (N, M, K)
+        log_terms = (self.log_weights - xp.log(self.s))[:, None] - 0.5 * u * u
+        top = log_terms.max(axis=-1, keepdims=True)
+        share = xp.exp(log_terms - top)  # finite far in the tails, where p underflows
+        total = share.sum(axis=-1)
+        pull = -u / s  # d/dy of each term's log
+        slope = (share * pull).sum(axis=-1) / total
+        log_p = xp.log(total) + top[..., 0] - 0.5 * math.log(2 * math.pi)
+        if not curvature:
+            return log_p, slope
+        bend = (share * (pull * pull - 1 / (s * s))).sum(axis=-1) / total
+        return log_p, slope, bend - slope * slope
+
+    def mass_below(self, y):
+        u = (y[..., None] - self.mu[:, None]) / self.s[:, None]
+        return (self.w[:, None] * ndtr(u)).sum(axis=-1)
+
+    def ends(self, t, lower, upper, tol, eps):
+        """Where p >= t on each stretch, from guesses: (lower, upper, alive) (N, M)."""
+        xp = self.xp
+        alive = self.top >= t
+        whole_left, whole_right = self.floor_start >= t, self.floor_stop >= t  # no root there
+        with np.errstate(divide="ignore"):
+            log_t = xp.log(t)
+        ftol = 8 * eps * (1 + xp.abs(log_t))  # log p - log t is zero to rounding
+
+        def rising(y):  # log p - log t, increasing from a stretch's start to its peak
+            lp, slope = self.log_density(y)
+            return xp.where(alive & ~whole_left, lp - log_t, 0.0), slope
+
+        def falling(y):
+            lp, slope = self.log_density(y)
+            return xp.where(alive & ~whole_right, log_t - lp, 0.0), -slope
+
+        lower = _root(rising, self.starts, self.peaks,
+                      xp.clip(lower, self.starts, self.peaks), tol, ftol)
+        upper = _root(falling, self.peaks, self.stops,
+                      xp.clip(upper, self.peaks, self.stops), tol, ftol)
+        lower = xp.where(whole_left, self.starts, lower)
+        upper = xp.where(whole_right, self.stops, upper)
+        return lower, upper, alive
+
+    def excess(self, t, lower, upper, c, tol, eps):
+        """The mass of {p >= t} less the coverage and its derivative in t, (N, 1), with the
+        ends. An end at p = t moves by 1/p'(end) per unit of t, so the mass by
+        Σ t (1/p'(upper) - 1/p'(lower)) = Σ 1/(log p)'(upper) - 1/(log p)'(lower)."""
+        xp = self.xp
+        lower, upper, alive = self.ends(t, lower, upper, tol, eps)
+        inside = xp.where(alive, self.mass_below(upper) - self.mass_below(lower), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            moves = (xp.where(upper == self.stops, 0.0, 1 / self.log_density(upper)[1])
+                     - xp.where(lower == self.starts, 0.0, 1 / self.log_density(lower)[1]))
+        slope = xp.where(alive, moves, 0.0).sum(axis=1, keepdims=True)
+        return inside.sum(axis=1, keepdims=True) - c, slope, lower, upper, alive
+
+
 def highest_density_intervals(coverage, log_weights, means, scales):
     """The highest-density region of each 1-D mixture with probability ``coverage``: the
     set {y : p(y) >= t} whose mass is ``coverage``, a union of at most K intervals.
@@ -153,7 +227,8 @@ def highest_density_intervals(coverage, log_weights, means, scales):
     of it where p >= t is one interval, whose ends are the roots of log p = log t. The mass
     of the union, Σ F(upper) - F(lower), falls as t rises, and t is found by Newton's
     method on it (with the derivative in closed form), each step starting the ends from
-    the last ones.
+    the last ones; rows leave the search as they converge, so that a few slow ones do not
+    keep the others computing.
     """
     c = float(coverage)
     if not 0 < c < 1:
@@ -165,25 +240,6 @@ def highest_density_intervals(coverage, log_weights, means, scales):
     N, K, _ = means.shape
     w, mu = xp.exp(log_weights), means[..., 0]  # (N, K)
     s = marginal_scales(means, scales)[..., 0]  # (N, K)
-
-    def log_density(y, curvature=False):  # log p(y), d/dy and (if asked) d²/dy², (N, M)
-        u = (y[..., None] - mu[:, None]) / s[:, None]  # (N, M, K)
-        log_terms = (log_weights - xp.log(s))[:, None] - 0.5 * u * u
-        top = log_terms.max(axis=-1, keepdims=True)
-        share = xp.exp(log_terms - top)  # finite far in the tails, where p underflows
-        total = share.sum(axis=-1)
-        pull = -u / s[:, None]  # d/dy of each term's log
-        slope = (share * pull).sum(axis=-1) / total
-        log_p = xp.log(total) + top[..., 0] - 0.5 * math.log(2 * math.pi)
-        if not curvature:
-            return log_p, slope
-        bend = (share * (pull * pull - 1 / (s * s)[:, None])).sum(axis=-1) / total
-        return log_p, slope, bend - slope * slope
-
-    def mass_below(y):
-        u = (y[..., None] - mu[:, None]) / s[:, None]
-        return (w[:, None] * ndtr(u)).sum(axis=-1)
-
     peaks, _, n = modes(log_weights, means, scales)
     M = int(n.max())  # stretches: one per mode, at most K
     peaks = xp.sort(peaks[:, :M, 0], axis=1)  # (N, M), left to right, NaN last
@@ -191,64 +247,37 @@ def highest_density_intervals(coverage, log_weights, means, scales):
     far = 40 * s.max(axis=1, keepdims=True)  # beyond this, no mass in float64
     left_end, right_end = mu.min(axis=1, keepdims=True) - far, mu.max(axis=1, keepdims=True) + far
     peaks = xp.where(real, peaks, right_end)  # padding sits at the far right, weightless
-    eps = np.finfo(means.dtype).eps
+    eps = float(np.finfo(means.dtype).eps)
     s_min = s.min(axis=1, keepdims=True)
     tol = 1e-12 * s_min
+    rows = _Stretches(log_weights=log_weights, w=w, mu=mu, s=s, starts=None, stops=None,
+                      peaks=peaks, top=None, floor_start=None, floor_stop=None)
     # the minimum between neighbouring peaks: where d log p / dy turns from - to +
     a, b = peaks[:, :-1], peaks[:, 1:]
     gap = 1e-6 * (b - a)
 
     def turning(y):
-        _, slope, bend = log_density(y, curvature=True)
+        _, slope, bend = rows.log_density(y, curvature=True)
         return slope, bend
 
     valleys = _root(turning, a + gap, b - gap, 0.5 * (a + b), tol, 0.0)  # (N, M - 1)
-    starts = xp.concatenate([left_end, valleys], axis=1)  # (N, M): each stretch's left end
-    stops = xp.concatenate([valleys, right_end], axis=1)
-    top = xp.where(real, xp.exp(log_density(peaks)[0]), 0.0)  # (N, M)
-    floor_start, floor_stop = xp.exp(log_density(starts)[0]), xp.exp(log_density(stops)[0])
-
-    def ends(t, lower, upper):  # where p >= t on each stretch, from guesses; NaN if nowhere
-        alive = top >= t
-        whole_left, whole_right = floor_start >= t, floor_stop >= t  # no root to look for
-        with np.errstate(divide="ignore"):
-            log_t = xp.log(t)
-        ftol = 8 * eps * (1 + xp.abs(log_t))  # log p - log t is zero to rounding
-
-        def rising(y):  # log p - log t, increasing from a stretch's start to its peak
-            lp, slope = log_density(y)
-            return xp.where(alive & ~whole_left, lp - log_t, 0.0), slope
-
-        def falling(y):
-            lp, slope = log_density(y)
-            return xp.where(alive & ~whole_right, log_t - lp, 0.0), -slope
-
-        lower = _root(rising, starts, peaks, xp.clip(lower, starts, peaks), tol, ftol)
-        upper = _root(falling, peaks, stops, xp.clip(upper, peaks, stops), tol, ftol)
-        lower = xp.where(whole_left, starts, lower)
-        upper = xp.where(whole_right, stops, upper)
-        return lower, upper, alive
-
-    def excess(t, lower, upper):
-        """The mass of {p >= t} less the coverage and its derivative in t, (N, 1), with the
-        ends. An end at p = t moves by 1/p'(end) per unit of t, so the mass by
-        Σ t (1/p'(upper) - 1/p'(lower)) = Σ 1/(log p)'(upper) - 1/(log p)'(lower)."""
-        lower, upper, alive = ends(t, lower, upper)
-        inside = xp.where(alive, mass_below(upper) - mass_below(lower), 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            moves = (xp.where(upper == stops, 0.0, 1 / log_density(upper)[1])
-                     - xp.where(lower == starts, 0.0, 1 / log_density(lower)[1]))
-        slope = xp.where(alive, moves, 0.0).sum(axis=1, keepdims=True)
-        return inside.sum(axis=1, keepdims=True) - c, slope, lower, upper
+    rows.starts = xp.concatenate([left_end, valleys], axis=1)  # each stretch's left end
+    rows.stops = xp.concatenate([valleys, right_end], axis=1)
+    rows.top = xp.where(real, xp.exp(rows.log_density(peaks)[0]), 0.0)  # (N, M)
+    rows.floor_start = xp.exp(rows.log_density(rows.starts)[0])
+    rows.floor_stop = xp.exp(rows.log_density(rows.stops)[0])
 
     # t in [0, the highest peak], where the excess falls from 1 - c to -c: Newton's step on
     # t where it stays inside the bracket, bisection otherwise
-    lo, hi = xp.zeros((N, 1), dtype=means.dtype), top.max(axis=1, keepdims=True)
+    lo, hi = xp.zeros((N, 1), dtype=means.dtype), rows.top.max(axis=1, keepdims=True)
     t = 0.5 * hi
     lower, upper = peaks - 0.5 * s_min, peaks + 0.5 * s_min
     last = hi - lo
+    found_t, found_lower, found_upper = xp.empty_like(t), xp.empty_like(lower), xp.empty_like(upper)
+    found_alive = xp.zeros(lower.shape, dtype=bool)
+    index, tol_rows = xp.arange(N), tol
     for _ in range(_ITERATIONS):
-        f, slope, lower, upper = excess(t, lower, upper)
+        f, slope, lower, upper, alive = rows.excess(t, lower, upper, c, tol_rows, eps)
         lo, hi = xp.where(f > 0, t, lo), xp.where(f < 0, t, hi)
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = t - f / slope
@@ -256,13 +285,26 @@ def highest_density_intervals(coverage, log_weights, means, scales):
         # cycle: a step that does not halve the last one gives way to bisection
         good = (newton > lo) & (newton < hi) & (xp.abs(newton - t) <= 0.5 * last)
         new = xp.where(good, newton, 0.5 * (lo + hi))
-        done = (xp.abs(f) <= 16 * eps) | (hi - lo <= 4 * eps * hi)
+        done = ((xp.abs(f) <= 16 * eps) | (hi - lo <= 4 * eps * hi))[:, 0]
         last = xp.abs(new - t)
-        t = xp.where(done, t, new)
-        if bool(done.all()):
-            break
-    lower, upper, alive = ends(t, lower, upper)
-    return _join(xp.where(alive, lower, xp.nan), xp.where(alive, upper, xp.nan), K), t[:, 0]
+        t = xp.where(done[:, None], t, new)
+        if bool(done.any()):  # the converged rows leave: their ends are those at their t
+            finished = index[done]
+            found_t[finished], found_lower[finished] = t[done], lower[done]
+            found_upper[finished], found_alive[finished] = upper[done], alive[done]
+            keep = ~done
+            index, rows = index[keep], rows.take(keep)
+            t, lo, hi, last = t[keep], lo[keep], hi[keep], last[keep]
+            lower, upper, tol_rows = lower[keep], upper[keep], tol_rows[keep]
+            if index.shape[0] == 0:
+                break
+    if index.shape[0]:  # out of iterations: the last ends
+        _, _, lower, upper, alive = rows.excess(t, lower, upper, c, tol_rows, eps)
+        found_t[index], found_lower[index], found_upper[index] = t, lower, upper
+        found_alive[index] = alive
+    intervals = _join(xp.where(found_alive, found_lower, xp.nan),
+                      xp.where(found_alive, found_upper, xp.nan), K)
+    return intervals, found_t[:, 0]
 
 
 def _join(lower, upper, K):

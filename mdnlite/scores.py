@@ -9,6 +9,7 @@ intervals, say whether a model's spreads are right. Mixture parameters are laid 
 ``mixture``; nothing here checks them (``mixture`` does, then calls these).
 """
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -51,17 +52,22 @@ def crps(y, log_weights, means, scales):
 
     CRPS = Σ_k π_k A(y - μ_k, σ_k²) - ½ Σ_j Σ_k π_j π_k A(μ_j - μ_k, σ_j² + σ_k²), with
     A(m, v) = E|N(m, v)| (Grimit et al. 2006), per dimension with each component's
-    marginal variance. The pairwise sum is (N, K, K, D): K² terms per sample.
+    marginal variance. The pairwise sum is symmetric, so K(K - 1)/2 pairs are evaluated, an
+    (N, K(K - 1)/2, D) array.
     """
     xp = array_module(means)
     s = marginal_scales(means, scales)  # (N, K, D)
     w = xp.exp(log_weights)[..., None]  # (N, K, 1)
     variance = s * s
     spread = (w * _expected_distance(y[:, None, :] - means, variance)).sum(axis=1)  # (N, D)
-    pair_mean = means[:, :, None, :] - means[:, None, :, :]  # (N, K, K, D)
-    pair_variance = variance[:, :, None, :] + variance[:, None, :, :]
-    pair_weight = w[:, :, None, :] * w[:, None, :, :]  # (N, K, K, 1)
-    sharpness = (pair_weight * _expected_distance(pair_mean, pair_variance)).sum(axis=(1, 2))
+    # the pairwise sum is symmetric: its diagonal is A(0, 2σ_k²) = 2 σ_k/√π, and each pair
+    # j < k counts twice
+    sharpness = (w * w * s).sum(axis=1) * (2 / math.sqrt(math.pi))  # (N, D)
+    K = means.shape[1]
+    if K > 1:
+        j, k = (xp.asarray(i) for i in np.triu_indices(K, 1))  # (P,) each, P = K(K-1)/2
+        pairs = _expected_distance(means[:, j] - means[:, k], variance[:, j] + variance[:, k])
+        sharpness += 2 * (w[:, j] * w[:, k] * pairs).sum(axis=1)  # (N, P, D) summed
     return spread - 0.5 * sharpness
 
 

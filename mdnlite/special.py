@@ -56,16 +56,19 @@ def erfc(x):
     xp = array_module(x)
     y = xp.abs(x)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # of discarded branches
-        small = 1.0 - x * _ratio(x * x, _A, _B)
         # exp(-y²) as exp(-s²) exp(-(y - s)(y + s)), s = y rounded down to 1/16: exact s² keeps
         # the relative error of the tail from growing with y²
         s = xp.floor(y * 16.0) / 16.0
         tail = xp.exp(-s * s) * xp.exp(-(y - s) * (y + s))
-        medium = tail * _ratio(y, _C, _D)
-        w = 1.0 / (y * y)
-        large = tail * (_INV_SQRT_PI - w * _ratio(w, _P, _Q)) / y
-    upper = xp.where(y <= _LARGE, medium, xp.where(y >= _BIG, 0.0, large))  # erfc(|x|); NaN stays
-    return xp.where(y <= _SMALL, small, xp.where(x < 0, 2.0 - upper, upper))
+        upper = tail * _ratio(y, _C, _D)  # erfc(|x|) for |x| <= 4
+        if bool((y > _LARGE).any()):  # each further branch only where some x needs it
+            w = 1.0 / (y * y)
+            large = tail * (_INV_SQRT_PI - w * _ratio(w, _P, _Q)) / y
+            upper = xp.where(y <= _LARGE, upper, xp.where(y >= _BIG, 0.0, large))  # NaN stays
+        upper = xp.where(x < 0, 2.0 - upper, upper)
+        if bool((y <= _SMALL).any()):
+            upper = xp.where(y <= _SMALL, 1.0 - x * _ratio(x * x, _A, _B), upper)
+    return upper
 
 
 def ndtr(x):

@@ -486,3 +486,48 @@ def test_without_matplotlib_a_figure_is_one_clear_import_error(fitted, monkeypat
     with pytest.raises(ImportError, match=r"pip install 'mdnlite\[plot\]'"):
         plot.five_charts(mdn, x, t)
     assert plot.conditional_density(mdn, x[:3], [0.0, 1.0]).shape == (3, 2)  # no matplotlib
+
+
+# --- the predictive distribution's figures ---------------------------------------------------
+
+
+def test_density_heatmap_draws_the_strong_true_modes(fitted):
+    _, _, mdn, _ = fitted
+    xg = np.linspace(0.0, 1.0, 25)
+    fig = plot.density_heatmap(mdn, xg, np.linspace(-0.5, 1.5, 40), show_mode=False,
+                               show_mean=False, show_modes=True)
+    (line,) = fig.axes[0].get_lines()
+    modes = mdn.predict_modes(xg)
+    strong = modes.log_density >= modes.log_density[:, :1] + math.log(plot.MODE_DENSITY_RATIO)
+    drawn = line.get_ydata().reshape(len(xg), -1)
+    np.testing.assert_allclose(drawn, np.where(strong, modes.values, np.nan), rtol=1e-6,
+                               equal_nan=True)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["modes"]
+
+
+def test_quantile_bands_are_the_models_quantiles(fitted):
+    x, t, mdn, _ = fitted
+    xg = np.linspace(0.0, 1.0, 20)
+    fig = plot.quantile_bands(mdn, xg, coverages=(0.5, 0.9), data=(x, t))
+    ax = fig.axes[0]
+    (median,) = ax.get_lines()
+    # the figure works in float64 on the float32 parameters: rounding apart
+    np.testing.assert_allclose(median.get_ydata(), mdn.predict_quantiles(xg, 0.5), rtol=1e-5)
+    wide = ax.collections[1].get_paths()[0].vertices  # the 90% band, drawn first
+    q = mdn.predict_quantiles(xg, [0.05, 0.95])
+    assert np.isclose(wide[:, 1].min(), q[:, 0].min()) and np.isclose(wide[:, 1].max(),
+                                                                      q[:, 1].max())
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "data", "central 90%", "central 50%", "median"]
+
+
+def test_pit_histogram_and_reliability_diagram(fitted):
+    x, t, mdn, _ = fitted
+    fig = plot.pit_histogram(mdn, x, t, bins=10)
+    heights = [p.get_height() for p in fig.axes[0].patches[:10]]  # then the ±2 s.d. band
+    expected, _ = np.histogram(mdn.pit(x, t), bins=10, range=(0, 1), density=True)
+    np.testing.assert_allclose(heights, expected)
+    fig = plot.reliability_diagram(mdn, x, t, levels=(0.2, 0.5, 0.8))
+    (diagonal, observed) = fig.axes[0].get_lines()
+    np.testing.assert_allclose(observed.get_xdata(), [0.2, 0.5, 0.8])
+    np.testing.assert_allclose(observed.get_ydata(), mdn.calibration(x, t, (0.2, 0.5, 0.8)).observed)

@@ -308,7 +308,8 @@ def test_interval_coverage_of_unions_and_single_intervals():
 
 
 def test_effective_components():
-    lw = np.log(np.array([[0.25, 0.25, 0.25, 0.25], [1.0, 0, 0, 0], [0.5, 0.5, 0, 0]]))
+    with np.errstate(divide="ignore"):  # log 0 = -inf: a zero weight
+        lw = np.log(np.array([[0.25, 0.25, 0.25, 0.25], [1.0, 0, 0, 0], [0.5, 0.5, 0, 0]]))
     np.testing.assert_allclose(mixture.effective_components(lw), [4, 1, 2])
 
 
@@ -444,3 +445,34 @@ def test_estimator_methods_on_the_strict_backend():
     np.testing.assert_allclose(device.calibration(X, y).observed,
                                host.calibration(X, y).observed)
     assert device.diagnostics(X, y)["dead_components"] == host.diagnostics(X, y)["dead_components"]
+
+
+def test_diagnostics_and_the_progress_note_name_dead_components_and_floored_scales(capsys):
+    X, y = datasets.inverse_sine(300, random_state=0)
+
+    class Kill(mdnlite.Callback):  # after the last epoch: components 1 and 3 lose all weight
+        def on_epoch_end(self, model, epoch, logs):
+            if epoch == 2:
+                W, b = model.network_.layers[-1].params
+                W[:, [1, 3]] = 0
+                b[[1, 3]] = -60.0
+            return False
+
+    model = MDN(4, hidden_sizes=(8,), max_epochs=3, random_state=0, verbose=2)
+    with pytest.warns(mdnlite.DivergenceWarning, match="no epoch's mean loss was above"):
+        model.fit(X, y, callbacks=[Kill()])  # the data of 1 and 3 now have no component
+    err = capsys.readouterr().err
+    assert "diagnostics: 2 of 4 components carry under 1e-3" in err and "dead: 1, 3" in err
+    report = model.diagnostics(X, y)
+    assert report["dead_components"] == [1, 3]
+    assert report["mean_responsibilities"][[1, 3]].max() < 1e-6
+    assert 1 <= report["mean_effective_components"] <= 2
+    assert report["scales_at_floor"] == 0.0
+    quiet = MDN(4, hidden_sizes=(8,), max_epochs=3, random_state=0, verbose=2).fit(X, y)
+    assert "diagnostics" not in capsys.readouterr().err
+    # every scale pre-activation at -60: softplus gives 1e-26, and σ is the floor
+    W, b = quiet.network_.layers[-1].params
+    K = 4
+    W[:, 2 * K:3 * K] = 0
+    b[2 * K:3 * K] = -60.0
+    assert quiet.diagnostics(X)["scales_at_floor"] == 1.0
