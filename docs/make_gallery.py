@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES = ["inverse_sine", "noisy_spiral", "odd_datasets", "robot_arm", "mdn_vs_gmm"]
+EXAMPLES = ["inverse_sine", "noisy_spiral", "odd_datasets", "robot_arm", "mdn_vs_gmm", "engel"]
 
 
 def main():

@@ -17,13 +17,12 @@ and the PIT histogram and reliability diagram on the fresh data.
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
 
 import mdnlite
-from mdnlite.examples import prepare
+from mdnlite.examples import prepare, save_figures
 from mdnlite import datasets, plot
 
 
@@ -70,7 +69,6 @@ def fit_models(args, x, t):
 
 def plot_figures(models, x, t, held_out, args, plt):
     forward, inverse, mdn = (m for m, _, _ in models.values())
-    os.makedirs(args.out, exist_ok=True)
     show = slice(0, 1500)  # a readable subsample of the data
     grid_x = np.linspace(0, 1, 400)
     grid_t = np.linspace(t.min(), t.max(), 400)
@@ -104,12 +102,7 @@ def plot_figures(models, x, t, held_out, args, plt):
     plot.pit_histogram(mdn, t_test, x_test, ax=axes[0])
     plot.reliability_diagram(mdn, t_test, x_test, ax=axes[1])
     figures["calibration.png"] = fig
-    paths = []
-    for name, fig in figures.items():
-        paths.append(os.path.join(args.out, name))
-        fig.savefig(paths[-1], dpi=args.dpi)
-    plt.close("all")
-    return paths
+    return save_figures(figures, args.out, args.dpi, plt)
 
 
 def main(argv=None):

@@ -1,10 +1,13 @@
-"""Toy data sets for mixture density networks: seeded generators of NumPy float64 arrays.
+"""Data sets for mixture density networks: seeded toy generators and one real data set.
 
 Bishop's inverse sine, the noisy spiral, the two-link robot arm (with its exact forward and
 inverse kinematics) and four "odd" 1-D data sets. Every generator draws from its own
-``numpy.random.default_rng(random_state)``, never from global state. No plotting here.
+``numpy.random.default_rng(random_state)``, never from global state. ``engel`` reads a real
+data set shipped with the package (``mdnlite/data``, its source and licence in the file's
+header). All are NumPy float64 arrays. No plotting here.
 """
 
+import os
 
 import numpy as np
 
@@ -12,8 +15,10 @@ from .validation import check_number, check_positive_int, check_random_state
 
 __all__ = [
     "inverse_sine", "noisy_spiral", "robot_arm_forward", "robot_arm_inverse", "robot_arm",
-    "multi_valued", "heteroscedastic", "gap", "changing_noise", "ODD_DATASETS",
+    "multi_valued", "heteroscedastic", "gap", "changing_noise", "ODD_DATASETS", "engel",
 ]
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
 def _check_nonnegative(value, name):
@@ -320,3 +325,20 @@ def changing_noise(n_samples=1000, *, random_state=None):
 
 ODD_DATASETS = {"multi_valued": multi_valued, "heteroscedastic": heteroscedastic, "gap": gap,
                 "changing_noise": changing_noise}
+
+
+def engel():
+    """Engel's 1857 food expenditure data: 235 Belgian working-class households.
+
+    A real regression with heteroscedastic p(y | x): the spread of food expenditure grows
+    with income (the classic data of quantile regression, Koenker and Bassett 1982). Public
+    domain; ``mdnlite/data/engel.csv`` says where it comes from.
+
+    Returns
+    -------
+    income, food_expenditure : arrays (235,), float64
+        Annual household income and annual food expenditure, in Belgian francs.
+    """
+    table = np.loadtxt(os.path.join(DATA, "engel.csv"), delimiter=",", comments="#",
+                       skiprows=7, dtype=np.float64)
+    return table[:, 0].copy(), table[:, 1].copy()

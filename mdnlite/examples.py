@@ -4,11 +4,12 @@ The scripts in the repository's ``examples/`` folder import ``prepare`` from her
 each of them runs on its own once mdnlite is installed, copied anywhere.
 """
 
+import os
 import sys
 
 from .backend import BackendUnavailableError, get_xp
 
-__all__ = ["prepare"]
+__all__ = ["prepare", "save_figures"]
 
 
 def prepare(backend):
@@ -28,3 +29,15 @@ def prepare(backend):
     except ImportError:
         sys.exit("error: the figures need matplotlib: pip install 'mdnlite[plot]'")
     return plt
+
+
+def save_figures(figures, folder, dpi, plt):
+    """Write each figure of ``figures`` (file name -> Figure) into ``folder`` (made if
+    missing), close them all, and return the paths written."""
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for name, fig in figures.items():
+        paths.append(os.path.join(folder, name))
+        fig.savefig(paths[-1], dpi=dpi)
+    plt.close("all")
+    return paths

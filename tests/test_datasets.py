@@ -2,6 +2,8 @@
 exact kinematics, the properties that make each odd data set odd, and bad arguments.
 """
 
+import os
+
 import numpy as np
 import pytest
 
@@ -304,3 +306,13 @@ def test_changing_noise_changes_shape_not_size():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_engel_is_the_real_data_set_with_its_source():
+    income, food = datasets.engel()
+    assert income.shape == food.shape == (235,) and income.dtype == np.float64
+    assert (food < income).all() and (food > 0).all()  # households spend part of their income
+    np.testing.assert_allclose([income[0], food[0]], [420.157650843928, 255.839424594576])
+    with open(os.path.join(datasets.DATA, "engel.csv"), encoding="utf-8") as f:
+        header = f.read(1000)
+    assert "Koenker and Bassett (1982)" in header and "public domain" in header

@@ -31,7 +31,8 @@ def test_inverse_sine_runs_and_writes_its_figures(tmp_path):
     assert result.returncode == 0, result.stderr
     assert_pngs(tmp_path, ["least_squares.png", "mixture_parameters.png",
                            "conditional_density.png", "density_slices.png",
-                           "training_history.png"])
+                           "training_history.png", "modes.png", "quantile_bands.png",
+                           "calibration.png"])
     nll = dict(re.findall(r"^(.*?\)) +(-?\d+\.\d+) nats", result.stdout, re.M))
     assert set(nll) == {"forward least squares (x -> t)", "inverse least squares (t -> x)",
                         "inverse MDN (t -> x)"}
@@ -93,8 +94,18 @@ def test_mdn_vs_gmm_runs_and_writes_its_figures(tmp_path):
     assert result.stdout.count("<- BIC's choice") == 2
 
 
+def test_engel_runs_and_writes_its_figures(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = run_example("engel.py", "--epochs", "3", "--folds", "2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert_pngs(tmp_path, ["quantile_bands.png", "conditional_density.png", "calibration.png"])
+    rows = re.findall(r"^(MDN \(defaults\)|least squares|Gaussian mixture \(BIC\)) +"
+                      r"(\d+\.\d+) +(\d+\.\d+) +(\d\.\d+) +(\d\.\d+)", result.stdout, re.M)
+    assert [r[0] for r in rows] == ["MDN (defaults)", "least squares", "Gaussian mixture (BIC)"]
+
+
 @pytest.mark.parametrize("example", ["inverse_sine.py", "noisy_spiral.py", "odd_datasets.py",
-                                     "robot_arm.py", "mdn_vs_gmm.py"])
+                                     "robot_arm.py", "mdn_vs_gmm.py", "engel.py"])
 def test_cupy_backend_without_cupy_is_one_clear_line(tmp_path, example):
     # a cupy that fails to import stands in for a machine without it
     (tmp_path / "cupy").mkdir()
