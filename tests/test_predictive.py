@@ -444,6 +444,16 @@ def test_estimator_methods_on_the_strict_backend():
                                    getattr(host, method)(X, y), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(device.calibration(X, y).observed,
                                host.calibration(X, y).observed)
+    np.testing.assert_allclose(to_host(device.predict_modes(X).values),
+                               host.predict_modes(X).values, rtol=1e-4, atol=1e-5,
+                               equal_nan=True)
+    np.testing.assert_allclose(to_host(device.predict_interval(X, 0.8)[1]),
+                               host.predict_interval(X, 0.8)[1], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(device.interval_coverage(X, y, 0.8, "hdr"),
+                               host.interval_coverage(X, y, 0.8, "hdr"), rtol=1e-4)
+    np.testing.assert_allclose(to_host(device.energy_score(X, y, 50, random_state=0)),
+                               host.energy_score(X, y, 50, random_state=0), rtol=1e-4)
+    np.testing.assert_allclose(to_host(device.pit(X, y)), host.pit(X, y), rtol=1e-4, atol=1e-6)
     assert device.diagnostics(X, y)["dead_components"] == host.diagnostics(X, y)["dead_components"]
 
 
