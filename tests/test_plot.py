@@ -531,3 +531,14 @@ def test_pit_histogram_and_reliability_diagram(fitted):
     (diagonal, observed) = fig.axes[0].get_lines()
     np.testing.assert_allclose(observed.get_xdata(), [0.2, 0.5, 0.8])
     np.testing.assert_allclose(observed.get_ydata(), mdn.calibration(x, t, (0.2, 0.5, 0.8)).observed)
+
+
+def test_the_predictive_figures_draw_a_strict_backend_model(fitted):
+    x, t, _, _ = fitted
+    mdn = mdnlite.MDN(3, hidden_sizes=(8,), max_epochs=3, random_state=0,
+                      backend=strict).fit(x, t)
+    xg = np.linspace(0.0, 1.0, 10)
+    plot.quantile_bands(mdn, xg, data=(x, t))
+    plot.density_heatmap(mdn, xg, np.linspace(-0.5, 1.5, 20), show_modes=True)
+    plot.pit_histogram(mdn, x, t)
+    plot.reliability_diagram(mdn, x, t)
