@@ -90,7 +90,7 @@ def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epo
         if noise is not None:
             jitter = xp.asarray(rng.standard_normal((N, data.shape[1]), dtype=data.dtype))
             jitter *= noise  # (N, D_in + D)
-        total = xp.zeros((), dtype=data.dtype)
+        total = None  # the epoch's loss, summed on the device
         for start in range(0, N, B):
             batch = xp.take(data, order[start:start + B], axis=0)  # (B, D_in + D), a copy
             if noise is not None:
@@ -99,7 +99,8 @@ def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epo
                                             batch[:, n_features:])
             net.backward(head.nll_backward(cache))
             optimizer.step(params, grads)
-            total += loss * batch.shape[0]
+            part = loss * batch.shape[0]
+            total = part if total is None else total + part
         if optimizer.weight_decay:
             optimizer.flush_subnormals(params)
         train_loss = float(total) / N  # the epoch's one host synchronisation

@@ -1,0 +1,177 @@
+"""Whole fits, end to end: ``MDN.fit`` against the articles' own PyTorch loops, and the cost
+``fit`` adds per epoch beyond its steps.
+
+1. The PyTorch article's setting: 1-5-5 relu, K=3, N=300, full batch, 5000 epochs, through
+   ``MDN.fit`` against the article's loop (a ``DataLoader`` over a ``TensorDataset``, Adam,
+   ``loss.item()`` summed per batch).
+2. The Keras article's setting: 1-128-128 relu, K=20, batch 128, N=10,000, 20 epochs, against
+   the same loop in PyTorch eager (``randperm`` batches, one host read of the loss per epoch).
+3. The per-epoch overhead of ``fit``: an epoch of one step as ``fit`` runs it against the bare
+   step (the five lines of ``training.run_epoch``'s loop on the same packed batch), in
+   alternating blocks on one model. (Whole fits of 2E and E epochs differ by more than this,
+   and by different amounts from run to run: a fresh model's first epochs run slower, and
+   this machine's speed drifts by a factor of two within a minute.)
+
+Runs alternate, the table gives medians over the repeats, float32 throughout. The same model
+and head as ``bench_training.py``; noise regularisation, weight decay and the learning-rate
+schedule are off, so that both libraries do the same work.
+
+    python benchmarks/bench_fit.py [--repeats 5] [--epochs 5000] [--json FILE]
+
+PyTorch is optional (``pip install torch==2.13.0``); without it parts 1 and 2 time mdnlite
+alone.
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import mdnlite
+from mdnlite import training
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_training import LEARNING_RATE, MIN_SCALE, PAUSE, torch_mdn  # noqa: E402
+from bench_training import time_torch as torch_step  # noqa: E402
+
+ARTICLES = {
+    "PyTorch article: 1-5-5 relu, K=3, N=300, full batch":
+        ((1, (5, 5), "relu", 3, 1, 300, "exp", "diagonal"), 300, "dataloader"),
+    "Keras article: 1-128-128 relu, K=20, batch 128, N=10,000":
+        ((1, (128, 128), "relu", 20, 1, 128, "elu1", "diagonal"), 10_000, "eager"),
+}
+
+
+def data(N, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, (N, 1)).astype(np.float32)
+    t = (x + 0.3 * np.sin(2 * np.pi * x) + rng.uniform(-0.1, 0.1, x.shape)).astype(np.float32)
+    return t, x  # the inverse problem
+
+
+def mdn(config, epochs):
+    _, hidden, activation, K, _, batch, scale_activation, covariance = config
+    return mdnlite.MDN(K, hidden_sizes=hidden, activation=activation, covariance=covariance,
+                       scale_activation=scale_activation, min_scale=MIN_SCALE,
+                       batch_size=batch, learning_rate=LEARNING_RATE, max_epochs=epochs,
+                       input_noise=0.0, target_noise=0.0, weight_decay=0.0,
+                       learning_rate_schedule="constant", random_state=0, verbose=0)
+
+
+def time_fit(config, X, y, epochs):
+    start = time.perf_counter()
+    mdn(config, epochs).fit(X, y)
+    return time.perf_counter() - start
+
+
+def time_torch(config, X, y, epochs, loop):
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    batch, N = config[5], len(X)
+    if loop == "eager":  # bench_training's loop, after one warm-up epoch it does not count
+        return torch_step(config, X, y, epochs, "cpu") * epochs * math.ceil(N / batch)
+    torch.manual_seed(0)
+    net, nll = torch_mdn(config, "cpu")
+    opt = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
+    loader = DataLoader(TensorDataset(torch.from_numpy(X), torch.from_numpy(y)),
+                        batch_size=batch, shuffle=False)
+    start = time.perf_counter()
+    for _ in range(epochs):  # the article's loop, as written there
+        total = 0.0
+        for xb, yb in loader:
+            loss = nll(net(xb), yb)
+            total += loss.item()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+    return time.perf_counter() - start
+
+
+def time_overhead(epochs, block=50):
+    """(seconds per epoch of ``fit``'s epoch, seconds per bare step) for the PyTorch
+    article's model, N = 300 in one batch, on one model: blocks of ``block`` epochs as ``fit``
+    runs them (``_train_epoch``: the snapshot, the epoch's steps, the host read of the loss,
+    the finiteness check, the curves) alternate with blocks of as many bare steps, so that
+    the machine's drift hits both alike; medians over the blocks."""
+    config = ARTICLES["PyTorch article: 1-5-5 relu, K=3, N=300, full batch"][0]
+    X, y = data(300)
+    model = mdn(config, 1).fit(X, y)
+    net, head, opt = model.network_, model.loss_, model.optimizer_
+    packed = training.pack(X, y, np, np.float32, model.standardizer_)
+    params, grads = [net.flat_params], [net.flat_grads]
+    rows = np.arange(300, dtype=np.int32)  # as fit makes them
+    fit, bare = [], []
+    for _ in range(max(1, epochs // block)):
+        start = time.perf_counter()
+        for _ in range(block):
+            model._train_epoch(packed, rows, None)
+        fit.append((time.perf_counter() - start) / block)
+        start = time.perf_counter()
+        for _ in range(block):
+            batch = np.take(packed, rows, axis=0)
+            loss, cache = head._nll_forward(net.forward(batch[:, :1]), batch[:, 1:])
+            net.backward(head.nll_backward(cache))
+            opt.step(params, grads)
+        bare.append((time.perf_counter() - start) / block)
+    return statistics.median(fit), statistics.median(bare)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=5000, help="epochs of the PyTorch article's fit")
+    p.add_argument("--json", help="also write the results to this file")
+    args = p.parse_args(argv)
+    try:
+        import torch
+
+        torch.set_num_threads(2)
+        versions = f"PyTorch {torch.__version__}"
+    except ImportError:
+        torch, versions = None, "PyTorch not installed"
+    epochs = {"dataloader": args.epochs, "eager": 20}
+    times = {name: {"mdnlite": [], "torch": []} for name in ARTICLES}
+    overhead = {"fit": [], "bare": []}
+    for _ in range(args.repeats):
+        for name, (config, N, loop) in ARTICLES.items():
+            X, y = data(N)
+            time.sleep(PAUSE)
+            times[name]["mdnlite"].append(time_fit(config, X, y, epochs[loop]))
+            if torch is not None:
+                time.sleep(PAUSE)
+                times[name]["torch"].append(time_torch(config, X, y, epochs[loop], loop))
+        time.sleep(PAUSE)
+        fit, bare = time_overhead(min(args.epochs, 2000))
+        overhead["fit"].append(fit)
+        overhead["bare"].append(bare)
+    print(f"{platform.machine()}, Python {platform.python_version()}, NumPy {np.__version__}, "
+          f"{versions}; medians of {args.repeats} interleaved repeats\n")
+    print("| setting | epochs | mdnlite s | PyTorch s | speed-up |")
+    print("|---|---|---|---|---|")
+    rows = []
+    for name, (config, N, loop) in ARTICLES.items():
+        ours = statistics.median(times[name]["mdnlite"])
+        theirs = statistics.median(times[name]["torch"]) if times[name]["torch"] else math.nan
+        rows.append(dict(setting=name, epochs=epochs[loop], mdnlite_s=ours, torch_s=theirs,
+                         speedup=theirs / ours))
+        print(f"| {name} | {epochs[loop]} | {ours:.2f} | {theirs:.2f} | {theirs / ours:.1f}x |")
+    fit, bare = (statistics.median(overhead[k]) for k in ("fit", "bare"))
+    print(f"\nper epoch of a one-step fit: {fit * 1e6:.1f} us; the bare step: {bare * 1e6:.1f} us; "
+          f"fit's overhead per epoch: {(fit - bare) * 1e6:.1f} us")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(dict(machine=platform.machine(), numpy=np.__version__, torch=versions,
+                           repeats=args.repeats, rows=rows,
+                           epoch_us=fit * 1e6, bare_step_us=bare * 1e6,
+                           overhead_us=(fit - bare) * 1e6), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
