@@ -38,6 +38,10 @@ __all__ = ["NetworkEstimator", "NonFiniteLossError", "DivergenceWarning", "NotFi
            "auto_epochs", "auto_weight_decay", "AUTO_STEPS"]
 
 AUTO_STEPS = 10_000  # optimizer steps of a fit with max_epochs="auto"
+# training rows on which the end of a fit is judged (``DivergenceWarning``): enough for the
+# mean loss to a few hundredths of its spread, few enough that partial_fit, which judges
+# each call, pays two small forward passes
+WATCH_ROWS = 4096
 SCHEDULES = ("cosine", "constant")
 
 
@@ -510,20 +514,19 @@ class NetworkEstimator(Params):
         order = self._xp.asarray(rows)
         usable = training.finite_loss(self.network_, self.loss_, data, order,
                                       self.n_features_in_)
-        message = str(error).split("; the model keeps")[0]
-        message += (f". The weights after the epoch before give a non-finite loss on some "
-                    f"training samples too (a scale that underflowed to 0, or an overflow), so "
-                    f"the model keeps the weights it had before this fit ({self.n_epochs_} "
-                    f"epochs). ")
+        message = (f"the training loss became {error.loss} in epoch {error.epoch}, and the "
+                   f"weights after the epoch before give a non-finite loss on some training "
+                   f"samples too (a scale that underflowed to 0, or an overflow), so the model "
+                   f"keeps the weights it had before this fit ({self.n_epochs_} epochs). ")
         message += ("Try a smaller learning_rate, a larger min_scale, or clip_norm" if usable
                     else "Those give a non-finite loss too: the model is not usable; refit "
                     "with a smaller learning_rate, a larger min_scale, or clip_norm")
-        return NonFiniteLossError(message, usable=usable)
+        return NonFiniteLossError(message, usable=usable, epoch=error.epoch, loss=error.loss)
 
     def _watch(self, data, rows):
-        """(first epoch, up to EVAL_BATCH training rows, their loss now): the start that
+        """(first epoch, up to WATCH_ROWS training rows, their loss now): the start that
         ``_warn_if_diverged`` compares the end of training with."""
-        sample = self._xp.take(data, self._xp.asarray(rows[:EVAL_BATCH]), axis=0)
+        sample = self._xp.take(data, self._xp.asarray(rows[:WATCH_ROWS]), axis=0)
         return self.n_epochs_, sample, self._sample_loss(sample)
 
     def _sample_loss(self, sample):

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import cholesky, quantiles as _quantiles, scores as _scores
 from .backend import LOG_2PI, array_module, log_softmax, logsumexp
-from .mixture_checks import check_mixture as _check_mixture
+from .mixture_checks import check_log_weights, check_mixture as _check_mixture
 from .modes import modes as _modes
 from .validation import check_number, check_positive_int, check_random_state
 
@@ -392,11 +392,7 @@ def mode(log_weights, means, scales):
 def effective_components(log_weights):
     """1 / Σ_k π_k² per mixture, (N,): K for equal weights, 1 when one component has them
     all."""
-    xp = array_module(log_weights)
-    (log_weights,) = _check_mixture(log_weights=log_weights,
-                                    means=xp.zeros(log_weights.shape + (1,),
-                                                   dtype=np.float64), normalised=True)[:1]
-    return _effective_components(log_weights)
+    return _effective_components(check_log_weights(log_weights, normalised=True))
 
 
 def _effective_components(log_weights):

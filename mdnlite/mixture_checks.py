@@ -11,7 +11,7 @@ import numpy as np
 
 from .backend import array_module, logsumexp
 
-__all__ = ["check_mixture", "NORMALISATION_TOLERANCE"]
+__all__ = ["check_mixture", "check_log_weights", "NORMALISATION_TOLERANCE"]
 
 NORMALISATION_TOLERANCE = 1e-4  # allowed distance of logsumexp_k log π_k from 0: float32 rounding passes
 
@@ -90,6 +90,18 @@ def check_mixture(y=None, log_weights=None, means=None, scales=None, normalised=
     if scales is not None:
         _check_scales(scales, xp)
     return tuple(a for a in (y, log_weights, means, scales) if a is not None)
+
+
+def check_log_weights(log_weights, normalised=False):
+    """Log-weights (N, K) alone, checked as ``check_mixture`` checks them; returned as a
+    floating array."""
+    xp = array_module(log_weights)
+    log_weights = _floating(log_weights, "log_weights", xp)
+    if log_weights.ndim != 2 or 0 in log_weights.shape[1:]:
+        raise ValueError(f"log_weights must be 2-D (N, K) with K >= 1, got shape "
+                         f"{log_weights.shape}")
+    _check_log_weights(log_weights, xp, normalised)
+    return log_weights
 
 
 def _floating(a, name, xp):

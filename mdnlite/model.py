@@ -7,11 +7,12 @@ and ``training.py``, persistence in ``io.py``.
 
 import numpy as np
 
+from . import mixture
 from .backend import to_host
 from .estimator import NetworkEstimator
 from .head import MixtureHead
 from .mdninit import mdninit
-from .predictions import MixturePredictions, MixtureParameters
+from .predictions import MixtureParameters, MixturePredictions, dead_components
 
 __all__ = ["MDN", "MixtureParameters"]
 
@@ -136,28 +137,28 @@ class MDN(MixturePredictions, NetworkEstimator):
     def _diverged_above(self, start):
         return start + self.n_targets_  # e^D times less likely than at the start, per sample
 
-    def _scales_at_floor(self, X):
-        """The fraction of (sample, component, dimension) scales within 1% of the floor,
-        in the standardised units where the floor applies, for checked X."""
-        if not self.min_scale:
-            return 0.0
-        scales = self._standardized_mixture(X).scales
+    def _at_floor(self, m):
+        """Which scales of a standardised mixture sit at the floor: within 1% of min_scale
+        (1e-6 of the targets' spread without a floor); for "full", the factors' diagonals."""
+        scales = m.scales
         if scales.ndim == 4:  # the floor is on the diagonal of each factor
             D = scales.shape[-1]
             scales = scales[..., list(range(D)), list(range(D))]
-        return float((scales <= 1.01 * self.min_scale).mean())
+        return scales <= (1.01 * self.min_scale if self.min_scale > 0 else 1e-6)
+
+    def _scales_at_floor(self, X):
+        return float(self._at_floor(self._standardized_mixture(X)).mean())
 
     def _training_note(self, sample):
         """A line on what looks wrong in the fitted mixtures over training rows, or None."""
-        X, _ = self._unpack(sample)
-        weights = to_host(self._xp.exp(self._standardized_mixture(X).log_weights))
-        dead = np.flatnonzero(weights.max(axis=0) < 1e-3)
-        at_floor = self._scales_at_floor(X)
+        m = self._standardized_mixture(self._unpack(sample)[0])
+        dead = dead_components(self._xp.exp(m.log_weights))
+        at_floor = float(self._at_floor(m).mean())
         notes = []
-        if len(dead):
-            notes.append(f"{len(dead)} of {self.n_components} components carry under 1e-3 "
-                         f"of the weight on every training sample (dead: "
-                         f"{', '.join(map(str, dead.tolist()))}): fewer would do")
+        if dead:
+            notes.append(f"{len(dead)} of {self.n_components} components carry under "
+                         "1e-3 (DEAD_WEIGHT) of the weight on every training sample (dead: "
+                         f"{', '.join(map(str, dead))}): fewer would do")
         if at_floor > 0.5:
             notes.append(f"{at_floor:.0%} of the scales sit at the floor min_scale="
                          f"{self.min_scale} (standardised units): targets with few distinct "
@@ -169,18 +170,17 @@ class MDN(MixturePredictions, NetworkEstimator):
     def _degenerate(self, sample):
         X, y = self._unpack(sample)
         with np.errstate(all="ignore"):
-            _, cache = self.loss_._nll_forward(self.network_.predict(X), y)
+            m = self._standardized_mixture(X)
+            resp = mixture._responsibilities(y, *m)  # (N, K)
         problems = []
-        floor = 1.001 * self.min_scale if self.min_scale > 0 else 1e-6
-        if bool((cache.scales <= floor).all()):
+        if bool(self._at_floor(m).all()):
             problems.append(f"every scale is at its floor (min_scale={self.min_scale}, in "
                             "standardised units) on the training samples, which only targets "
                             "with a few distinct values explain")
-        resp = cache.resp  # (K, N)
-        K, N = resp.shape
+        N, K = resp.shape
         if K > 1 and N >= 2 * K:
-            heaviest = resp.argmax(axis=0)
-            if bool((heaviest == heaviest[0]).all() & (resp.max(axis=0) >= 1 - 1e-6).all()):
+            heaviest = resp.argmax(axis=1)
+            if bool((heaviest == heaviest[0]).all() & (resp.max(axis=1) >= 1 - 1e-6).all()):
                 problems.append(f"component {int(heaviest[0])} takes every training sample "
                                 f"(responsibility above 1 - 1e-6), the other {K - 1} none")
         return problems

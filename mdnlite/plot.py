@@ -118,6 +118,17 @@ def _scatter_samples(ax, x, samples, **kw):
     ax.scatter(np.repeat(x, samples.shape[1]), samples.ravel(), **{"s": 4, "alpha": 0.5, **kw})
 
 
+def _scatter_data(ax, data, max_points, color):
+    """Data points (x, y) over a figure: all of them, or ``max_points`` of them, a random
+    subset that is the same for the same N (its generator is seeded), labelled as such."""
+    n = len(data[0])
+    if max_points is not None and n > max_points:
+        keep = np.random.default_rng(0).choice(n, max_points, replace=False)
+        data = (data[0][keep], data[1][keep])
+    label = "data" if len(data[0]) == n else f"data ({len(data[0]):,} of {n:,})"
+    ax.scatter(*data, s=3, color=color, alpha=0.5, lw=0, label=label)
+
+
 def _names(names, dim, n_dims):
     """(input name, target name) from ``names``; the target is "y[d]" when there are D > 1."""
     x_name, y_name = names
@@ -390,12 +401,7 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
     ax.set(xlim=ax.get_xlim(), ylim=(yg.min(), yg.max()))
     fig.colorbar(mesh, ax=ax, label=f"p({y_name} | {x_name})", extend="max")
     if data is not None:
-        n = len(data[0])
-        if max_points is not None and n > max_points:
-            keep = np.random.default_rng(0).choice(n, max_points, replace=False)
-            data = (data[0][keep], data[1][keep])
-        label = "data" if len(data[0]) == n else f"data ({len(data[0]):,} of {n:,})"
-        ax.scatter(*data, s=3, color="tab:cyan", alpha=0.5, lw=0, label=label)
+        _scatter_data(ax, data, max_points, color="tab:cyan")
     if n_samples:
         _scatter_samples(ax, xg, _draw(params, n_samples, random_state, dim), s=2, alpha=1.0,
                          color="tab:olive", label="samples")
@@ -456,11 +462,7 @@ def quantile_bands(source, x_grid, *, coverages=(0.5, 0.8, 0.95), dim=0, data=No
     fig, (ax,) = _axes(ax, 1, 1, panel=(6.5, 4.5))
     data = _data(data, dim)
     if data is not None:
-        n = len(data[0])
-        if max_points is not None and n > max_points:
-            keep = np.random.default_rng(0).choice(n, max_points, replace=False)
-            data = (data[0][keep], data[1][keep])
-        ax.scatter(*data, s=3, color="0.4", alpha=0.5, lw=0, label="data")
+        _scatter_data(ax, data, max_points, color="0.4")
     for c in sorted(coverages, reverse=True):  # widest first, so narrower ones sit on top
         ax.fill_between(xg, q[(1 - c) / 2], q[(1 + c) / 2], color="tab:blue",
                         alpha=0.15 + 0.25 * (1 - c), lw=0, label=f"central {c:.0%}")

@@ -133,14 +133,11 @@ class MixturePredictions:
         set of that probability, a union of at most K intervals for a multimodal p(y | x):
         an array (N, K, 2) of [lower, upper] rows, left to right, NaN-padded.
         """
-        m = self._mixture_at(X)
-        if kind == "central":
-            lower, upper = quantiles_module.central_interval(coverage, *m)
-            return self._result(lower, X), self._result(upper, X)
+        lower, upper = _interval(self._mixture_at(X), coverage, kind)
         if kind == "hdr":
-            intervals, _ = quantiles_module.highest_density_intervals(coverage, *m)
-            return intervals.astype(result_dtype(X), copy=False)
-        raise ValueError(f"kind must be 'central' or 'hdr', got {kind!r}")
+            xp = array_module(lower)
+            return xp.stack([lower, upper], axis=-1).astype(result_dtype(X), copy=False)
+        return self._result(lower, X), self._result(upper, X)
 
     def crps(self, X, y):
         """The continuous ranked probability score of each sample (closed form, in the
@@ -177,13 +174,7 @@ class MixturePredictions:
         interval) for ``predict_interval(X, coverage, kind)``; host arrays (D,), or floats
         for 1-D targets."""
         y, m = self._targets_and_mixture(X, y)
-        if kind == "central":
-            lower, upper = quantiles_module.central_interval(coverage, *m)
-        elif kind == "hdr":
-            intervals, _ = quantiles_module.highest_density_intervals(coverage, *m)
-            lower, upper = intervals[..., 0], intervals[..., 1]
-        else:
-            raise ValueError(f"kind must be 'central' or 'hdr', got {kind!r}")
+        lower, upper = _interval(m, coverage, kind)
         inside, width = (to_host(a) for a in scores.interval_coverage(y, lower, upper))
         if self._target_ndim == 1:
             return float(inside[0]), float(width[0])
@@ -195,16 +186,16 @@ class MixturePredictions:
         - ``effective_components``: 1/Σ_k π_k² per sample (N,), and its mean
           ``mean_effective_components``: how many components a prediction really uses.
         - ``mean_weights`` (K,): each component's mean weight; ``dead_components``: those
-          whose weight stays below 1e-3 for every sample.
+          whose weight stays below ``DEAD_WEIGHT`` (1e-3) for every sample.
         - ``mean_responsibilities`` (K,), given y: each component's mean posterior share.
-        - ``scales_at_floor``: the fraction of (sample, component) pairs whose scale is
-          within 1% of the floor (models with a floor only).
+        - ``scales_at_floor``: the fraction of the scales within 1% of the floor
+          ``min_scale``, in the standardised units where it applies (below 1e-6 without a
+          floor); MDN only.
         """
+        X_checked = self._inputs(X)
         if y is None:
-            X_checked = self._inputs(X)
             m = self._mixture(X_checked)
         else:
-            X_checked = self._inputs(X)
             y, m = self._targets_and_mixture(X, y)
         xp = array_module(m.means)
         weights = xp.exp(m.log_weights)
@@ -212,8 +203,7 @@ class MixturePredictions:
         report = {"effective_components": effective,
                   "mean_effective_components": float(effective.mean()),
                   "mean_weights": to_host(weights.mean(axis=0)),
-                  "dead_components": [int(k) for k in
-                                      np.flatnonzero(to_host(weights.max(axis=0)) < 1e-3)]}
+                  "dead_components": dead_components(weights)}
         if y is not None:
             resp = mixture._responsibilities(y, *m)
             report["mean_responsibilities"] = to_host(resp.mean(axis=0))
@@ -262,6 +252,26 @@ class MixturePredictions:
         draws = mixture._sample(*self._mixture_at(X), n_samples=n_samples, rng=random_state,
                                temperature=temperature, sigma_temperature=sigma_temperature)
         return self._result(draws, X)
+
+
+DEAD_WEIGHT = 1e-3  # a component whose weight stays below this for every sample is dead
+
+
+def dead_components(weights):
+    """The components whose weight stays below ``DEAD_WEIGHT`` on every row of weights
+    (N, K), as a list of ints."""
+    return [int(k) for k in np.flatnonzero(to_host(weights.max(axis=0)) < DEAD_WEIGHT)]
+
+
+def _interval(m, coverage, kind):
+    """(lower, upper) of the prediction intervals of mixture ``m``: (N, D) each for
+    ``kind="central"``, (N, K) each, NaN-padded, for the highest-density region ("hdr")."""
+    if kind == "central":
+        return quantiles_module.central_interval(coverage, *m)
+    if kind == "hdr":
+        intervals, _ = quantiles_module.highest_density_intervals(coverage, *m)
+        return intervals[..., 0], intervals[..., 1]
+    raise ValueError(f"kind must be 'central' or 'hdr', got {kind!r}")
 
 
 def result_dtype(X):

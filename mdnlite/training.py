@@ -26,11 +26,13 @@ class NonFiniteLossError(FloatingPointError):
     usable : bool
         Whether the kept weights give a finite loss on every training sample (and so finite
         predictions and scores there). The message says which weights were kept.
+    epoch : int or None
+        The epoch whose loss was not finite, and ``loss`` that loss.
     """
 
-    def __init__(self, message, usable=True):
+    def __init__(self, message, usable=True, epoch=None, loss=None):
         super().__init__(message)
-        self.usable = usable
+        self.usable, self.epoch, self.loss = usable, epoch, loss
 
 
 class DivergenceWarning(UserWarning):
@@ -118,7 +120,7 @@ def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epo
                   "min_scale, or clip_norm")
         raise NonFiniteLossError(
             f"the training loss became {train_loss} in epoch {epoch}; the model keeps the "
-            f"weights it had {kept}. {advice}", usable=usable)
+            f"weights it had {kept}. {advice}", usable=usable, epoch=epoch, loss=train_loss)
     return train_loss
 
 
