@@ -6,11 +6,9 @@
    ``loss.item()`` summed per batch).
 2. The Keras article's setting: 1-128-128 relu, K=20, batch 128, N=10,000, 20 epochs, against
    the same loop in PyTorch eager (``randperm`` batches, one host read of the loss per epoch).
-3. The per-epoch overhead of ``fit``: an epoch of one step as ``fit`` runs it against the bare
-   step (the five lines of ``training.run_epoch``'s loop on the same packed batch), in
-   alternating blocks on one model. (Whole fits of 2E and E epochs differ by more than this,
-   and by different amounts from run to run: a fresh model's first epochs run slower, and
-   this machine's speed drifts by a factor of two within a minute.)
+3. The per-epoch overhead of ``fit``: the epochs of a fit of one-step epochs, each timed from
+   one callback to the next, against a bare step (the five lines of ``training.run_epoch``'s
+   loop on the same packed batch) that the callback times after each epoch.
 
 Runs alternate, the table gives medians over the repeats, float32 throughout. The same model
 and head as ``bench_training.py``; noise regularisation, weight decay and the learning-rate
@@ -94,33 +92,46 @@ def time_torch(config, X, y, epochs, loop):
     return time.perf_counter() - start
 
 
-def time_overhead(epochs, block=50):
-    """(seconds per epoch of ``fit``'s epoch, seconds per bare step) for the PyTorch
-    article's model, N = 300 in one batch, on one model: blocks of ``block`` epochs as ``fit``
-    runs them (``_train_epoch``: the snapshot, the epoch's steps, the host read of the loss,
-    the finiteness check, the curves) alternate with blocks of as many bare steps, so that
-    the machine's drift hits both alike; medians over the blocks."""
+class _Clock(mdnlite.Callback):
+    """Times each epoch of a fit from the end of one ``on_epoch_end`` to the next, and after
+    each epoch a bare step on a second model, outside the epochs it times."""
+
+    def __init__(self, bare_step):
+        self.bare_step, self.mark, self.epochs, self.bare = bare_step, None, [], []
+
+    def on_epoch_end(self, model, epoch, logs):
+        now = time.perf_counter()
+        if self.mark is not None:
+            self.epochs.append(now - self.mark)
+        start = time.perf_counter()
+        self.bare_step()
+        self.bare.append(time.perf_counter() - start)
+        self.mark = time.perf_counter()
+
+
+def time_overhead(epochs):
+    """(seconds per epoch of ``fit``, seconds per bare step) for the PyTorch article's model,
+    N = 300 in one batch: a fit of ``epochs`` one-step epochs whose callback, after each
+    epoch, times a bare step (the five lines of ``training.run_epoch``'s loop) on a second
+    model of the same size; the epochs are timed between callbacks, so that everything the
+    fit loop does per epoch counts, and epoch and bare step alternate one by one, so that
+    the machine's drift hits both alike; medians over the epochs."""
     config = ARTICLES["PyTorch article: 1-5-5 relu, K=3, N=300, full batch"][0]
     X, y = data(300)
-    model = mdn(config, 1).fit(X, y)
-    net, head, opt = model.network_, model.loss_, model.optimizer_
-    packed = training.pack(X, y, np, np.float32, model.standardizer_)
-    params, grads = [net.flat_params], [net.flat_grads]
-    rows = np.arange(300, dtype=np.int32)  # as fit makes them
-    fit, bare = [], []
-    for _ in range(max(1, epochs // block)):
-        start = time.perf_counter()
-        for _ in range(block):
-            model._train_epoch(packed, rows, None)
-        fit.append((time.perf_counter() - start) / block)
-        start = time.perf_counter()
-        for _ in range(block):
-            batch = np.take(packed, rows, axis=0)
-            loss, cache = head._nll_forward(net.forward(batch[:, :1]), batch[:, 1:])
-            net.backward(head.nll_backward(cache))
-            opt.step(params, grads)
-        bare.append((time.perf_counter() - start) / block)
-    return statistics.median(fit), statistics.median(bare)
+    other = mdn(config, 1).fit(X, y)
+    net, head, opt = other.network_, other.loss_, other.optimizer_
+    packed = training.pack(X, y, np, np.float32, other.standardizer_)
+    params, grads, rows = [net.flat_params], [net.flat_grads], np.arange(300, dtype=np.int32)
+
+    def bare_step():
+        batch = np.take(packed, rows, axis=0)
+        loss, cache = head._nll_forward(net.forward(batch[:, :1], transpose=True), batch[:, 1:])
+        net.backward(head.nll_backward(cache))
+        opt.step(params, grads)
+
+    clock = _Clock(bare_step)
+    mdn(config, epochs).fit(X, y, callbacks=clock)
+    return statistics.median(clock.epochs), statistics.median(clock.bare)
 
 
 def main(argv=None):

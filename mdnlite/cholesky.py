@@ -11,8 +11,8 @@ import numpy as np
 
 from .backend import array_module
 
-__all__ = ["n_lower", "lower_pairs", "solve_lower", "solve_lower_transposed", "log_det",
-           "mahalanobis", "factors", "log_density", "log_density_gradients"]
+__all__ = ["n_lower", "lower_pairs", "Triangular", "solve_lower", "solve_lower_transposed",
+           "log_det", "mahalanobis", "factors", "log_density", "log_density_gradients"]
 
 
 def n_lower(D):
@@ -27,6 +27,31 @@ def lower_pairs(D):
     is L[i, j] for the m-th pair.
     """
     return [(i, j) for i in range(1, D) for j in range(i)]
+
+
+class Triangular:
+    """Factors L (D, D, ...) kept as their diagonal and strictly-lower entries, never assembled.
+
+    ``L[i, j]`` for i >= j reads ``diagonal[i]`` or the entry of ``lower`` for the pair (i, j)
+    (see ``factors`` for the layout). The functions below that take factors L take it too:
+    they read nothing above the diagonal. The MDN head trains through it: a dense L
+    would be a (D, D, K, N) array of zeros with the D (D + 1) / 2 parts copied into it, each
+    step.
+    """
+
+    def __init__(self, diagonal, lower):
+        self.diagonal, self.lower = diagonal, lower
+        self.shape = (diagonal.shape[0],) + tuple(diagonal.shape)  # (D, D, ...), as L's
+        self._position = {pair: m for m, pair in enumerate(lower_pairs(diagonal.shape[0]))}
+
+    def __getitem__(self, index):
+        i, j = index
+        if i == j:
+            return self.diagonal[i]
+        if j > i:
+            raise IndexError(f"L[{i}, {j}] is above the diagonal: a Triangular holds only the "
+                             f"diagonal and the entries below it")
+        return self.lower[self._position[i, j]]
 
 
 def solve_lower(L, r, bound=None):
@@ -82,7 +107,7 @@ def _back_substitution(L, v):
 
 def log_det(L):
     """½ log det Σ = Σ_i log L_ii for factors L (D, D, ...); returns the batch shape."""
-    xp = array_module(L)
+    xp = array_module(L[0, 0])
     out = xp.log(L[0, 0])
     for i in range(1, L.shape[0]):
         out += xp.log(L[i, i])
@@ -160,7 +185,7 @@ def log_density_gradients(g, v, L, dlog_diagonal=None):
     gw, ddiagonal = _back_substitution(L, g * v)  # (D, ...): g w, and g t
     D = v.shape[0]
     if dlog_diagonal is None:
-        dlog_diagonal = 1 / array_module(L).stack([L[i, i] for i in range(D)])
+        dlog_diagonal = 1 / array_module(v).stack([L[i, i] for i in range(D)])
     ddiagonal *= dlog_diagonal
     ddiagonal *= v
     ddiagonal -= g * dlog_diagonal  # (D, ...): g (t v - 1) d log L_ii/ds

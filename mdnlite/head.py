@@ -39,7 +39,8 @@ NLLCache.__doc__ = """What ``nll_backward`` needs, components first (see ``Mixtu
 resp : (K, N) responsibilities γ;  weights : (K, N) mixture weights π;
 u : (K, D, N) standardised residuals (y - μ)/σ, or for "full" v = L⁻¹ (y - μ), (D, K, N);
 scales : (K, S, N) σ (the diagonal of L for "full");  a : (K, S, N) act(s);
-factors : (D, D, K, N) Cholesky factors L for "full", None otherwise
+factors : the Cholesky factors L (D, D, K, N) for "full", as a ``cholesky.Triangular`` view
+of the raw outputs (no dense L is built), None otherwise
 """
 
 
@@ -80,13 +81,16 @@ class _ELU1:
     """σ = ELU(s) + 1 (the Keras article): s + 1 for s > 0, exp(s) otherwise.
 
     dσ/ds = 1 for s > 0 and exp(s) = a otherwise; since a > 1 exactly when s > 0, that is
-    min(a, 1), and d log σ/ds = min(a, 1)/σ <= a/σ <= 1.
+    min(a, 1), and d log σ/ds = min(a, 1)/σ <= a/σ <= 1. Both branches at once:
+    a = exp(min(s, 0)) + max(s, 0), which is 1 + s or exp(s) + 0 exactly.
     """
 
     @staticmethod
     def forward(s):
         xp = array_module(s)
-        return xp.where(s > 0, s + 1, xp.exp(xp.minimum(s, 0)))
+        a = xp.exp(xp.minimum(s, 0))
+        a += xp.maximum(s, 0)
+        return a
 
     @staticmethod
     def dlog_scale(a, scales):
@@ -137,7 +141,8 @@ class MixtureHead:
 
     ``split``, ``mixture`` and ``nll_forward`` check the shape of z (and y); they check no
     values, since any finite z is a valid mixture (a NaN in z gives a NaN loss). The training
-    step calls ``_nll_forward``, the same without the checks.
+    step calls ``_nll_forward``, the same without the checks on zᵀ (n_outputs, N), which the
+    network's last layer writes directly (``Sequential.forward(x, transpose=True)``).
     """
 
     def __init__(self, n_components, n_dims=1, covariance="diagonal",
@@ -273,20 +278,20 @@ class MixtureHead:
         if y.shape != (z.shape[0], self.n_dims):
             raise ValueError(f"y must be (N, D) = {(z.shape[0], self.n_dims)} for z "
                              f"{z.shape}, got shape {y.shape}")
-        return self._nll_forward(z, y)
+        return self._nll_forward(array_module(z).ascontiguousarray(z.T), y)
 
-    def _nll_forward(self, z, y):
-        """``nll_forward`` without its checks: the training step's path."""
-        xp = array_module(z)
-        N = z.shape[0]
-        logits, means, s, lower = self._split_components_first(xp.ascontiguousarray(z.T))
+    def _nll_forward(self, zt, y):
+        """``nll_forward`` without its checks, on zt = zᵀ (n_outputs, N), C-contiguous: the
+        training step's path."""
+        N = zt.shape[1]
+        logits, means, s, lower = self._split_components_first(zt)
         log_w, weights, log_total, _ = softmax_parts(logits, axis=0)  # (K, N)
         log_w -= log_total  # log π (K, N)
         a, scales = self._scales(s)  # (K, S, N)
-        y = y.astype(z.dtype, copy=False).T  # (D, N); float64 y must not promote the gradient
+        y = y.astype(zt.dtype, copy=False).T  # (D, N); float64 y must not promote the gradient
         L = None
         if self.covariance == "full":  # dimensions first: (D, K, N) vectors, (D, D, K, N) L
-            L = cholesky.factors(scales.transpose(1, 0, 2), lower.transpose(1, 0, 2))
+            L = cholesky.Triangular(scales.transpose(1, 0, 2), lower.transpose(1, 0, 2))
             r = y[:, None, :] - means.transpose(1, 0, 2)  # (D, K, N)
             log_comp, u = cholesky.log_density(r, L)  # (K, N), v = L⁻¹ r (D, K, N)
         else:

@@ -74,17 +74,24 @@ class Sequential:
         """Number of scalar parameters."""
         return int(self.flat_params.size)
 
-    def forward(self, x):
-        """Return the network output for x (N, D_in); each layer keeps what its backward needs."""
-        for layer in self.layers:
-            x = layer.forward(x)
-        return x
+    def forward(self, x, transpose=False):
+        """Return the network output for x (N, D_in); each layer keeps what its backward needs.
 
-    def predict(self, x):
-        """The network output for x (N, D_in), keeping nothing: no layer holds x afterwards."""
-        for layer in self.layers:
+        With ``transpose``, the output comes transposed, (n_out, N) and contiguous, written so
+        by the last layer (a ``Dense``): the layout the MDN head works in.
+        """
+        *body, last = self.layers
+        for layer in body:
+            x = layer.forward(x)
+        return last.forward(x, transpose=True) if transpose else last.forward(x)
+
+    def predict(self, x, transpose=False):
+        """The network output for x (N, D_in), keeping nothing: no layer holds x afterwards.
+        ``transpose`` as in ``forward``."""
+        *body, last = self.layers
+        for layer in body:
             x = layer.apply(x)
-        return x
+        return last.apply(x, transpose=True) if transpose else last.apply(x)
 
     def backward(self, dy, need_dx=False):
         """Backpropagate dL/d(output) (N, n_out), overwriting every gradient.

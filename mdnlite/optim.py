@@ -3,7 +3,8 @@
 ``step(params, grads)`` updates every array of ``params`` in place from ``grads``; the state
 (velocities, moment estimates) lives in lists parallel to ``params``, created on the first
 step. Optional L2 weight decay and global gradient-norm clipping act before the update.
-Nothing here synchronises with the host: hyperparameters are Python floats.
+Nothing here synchronises with the host: hyperparameters are Python floats. The updates
+write their intermediate arrays into scratch arrays kept from step to step, never saved.
 """
 
 import math
@@ -44,18 +45,39 @@ class Optimizer:
         self.clip_norm = None if clip_norm is None else float(clip_norm)
         self.iterations = 0
         self.state = None  # {name: list of arrays parallel to params}
+        self._scratch = {}  # {name: list of arrays parallel to params}, for intermediates
+
+    def __getstate__(self):
+        # scratch arrays hold nothing between steps: a copy or a pickle does without them
+        return {**self.__dict__, "_scratch": {}}
 
     def _init_state(self, params):
         xp = array_module(params[0])
         self.state = {name: [xp.zeros_like(p) for p in params] for name in self.state_names}
 
+    def _work(self, name, i, p):
+        """A scratch array shaped like ``p`` (the i-th parameter), kept for the next step:
+        the update's intermediates then cost no allocation (which for arrays of 64 KiB and
+        more can mean fresh pages from the system at every step)."""
+        arrays = self._scratch.setdefault(name, {})
+        a = arrays.get(i)
+        if a is None or a.shape != p.shape or a.dtype != p.dtype:
+            a = arrays[i] = array_module(p).empty_like(p)
+        return a
+
     def _effective_grads(self, params, grads):
-        """Gradients with weight decay and clipping applied (fresh arrays only where needed)."""
+        """Gradients with weight decay and clipping applied (into scratch arrays, if any)."""
         if self.weight_decay:
-            grads = [g + self.weight_decay * p for g, p in zip(grads, params)]
+            decayed = []
+            for i, (g, p) in enumerate(zip(grads, params)):
+                d = self._work("decayed", i, p)
+                array_module(p).multiply(p, self.weight_decay, out=d)
+                d += g
+                decayed.append(d)
+            grads = decayed
         if self.clip_norm is not None:
             xp = array_module(grads[0])
-            sq = sum((g * g).sum() for g in grads)
+            sq = sum(xp.vdot(g, g) for g in grads)
             scale = xp.minimum(1.0, self.clip_norm / (xp.sqrt(sq) + 1e-12))  # stays on device
             grads = [g * scale for g in grads]
         return grads
@@ -81,7 +103,8 @@ class Optimizer:
 
         Weight decay drives the weights of unused units towards 0, where they become
         subnormal floats, on which CPUs compute many times slower; such values change no
-        result. Called once per epoch by the training loop, not per step.
+        result. Called by the training loop every ``training.FLUSH_EVERY`` epochs (subnormals
+        take many epochs of decay to appear), never per step.
         """
         xp = array_module(params[0])
         tiny = float(np.finfo(params[0].dtype).tiny)
@@ -134,11 +157,16 @@ class RMSProp(Optimizer):
     def _update(self, i, p, g):
         xp = array_module(p)
         s = self.state["mean_square"][i]
+        work = self._work("update", i, p)
         s *= self.rho
-        s += (1.0 - self.rho) * (g * g)
-        denom = xp.sqrt(s)
-        denom += self.eps
-        p -= self.learning_rate * g / denom
+        xp.multiply(g, g, out=work)
+        work *= 1.0 - self.rho
+        s += work
+        xp.sqrt(s, out=work)
+        work += self.eps
+        xp.divide(g, work, out=work)
+        work *= self.learning_rate
+        p -= work
 
 
 class Adam(Optimizer):
@@ -163,15 +191,19 @@ class Adam(Optimizer):
         xp = array_module(p)
         t = self.iterations
         m, v = self.state["m"][i], self.state["v"][i]
+        work = self._work("update", i, p)
         m *= self.beta1
-        m += (1.0 - self.beta1) * g
+        xp.multiply(g, 1.0 - self.beta1, out=work)
+        m += work
         v *= self.beta2
-        v += (1.0 - self.beta2) * (g * g)
+        xp.multiply(g, g, out=work)
+        work *= 1.0 - self.beta2
+        v += work
         # m̂ / (sqrt(v̂) + ε) = (c2 / c1) m / (sqrt(v) + ε c2) with c1 = 1 - β₁ᵗ and
         # c2 = sqrt(1 - β₂ᵗ): the bias corrections become host scalars, no extra array passes
         c1 = 1.0 - self.beta1 ** t
         c2 = math.sqrt(1.0 - self.beta2 ** t)
-        step = xp.sqrt(v)
+        step = xp.sqrt(v, out=work)
         step += self.eps * c2
         xp.divide(m, step, out=step)
         step *= self.learning_rate * c2 / c1

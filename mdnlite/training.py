@@ -16,6 +16,7 @@ __all__ = ["NonFiniteLossError", "DivergenceWarning", "EVAL_BATCH", "pack", "run
            "mean_loss", "finite_loss", "snapshot", "restore"]
 
 EVAL_BATCH = 65536  # rows per forward pass outside training: bounds memory on large inputs
+FLUSH_EVERY = 16  # epochs between flushes of subnormal weights (see Optimizer.flush_subnormals)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -97,19 +98,23 @@ def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epo
             batch = xp.take(data, order[start:start + B], axis=0)  # (B, D_in + D), a copy
             if noise is not None:
                 batch += jitter[start:start + B]
-            loss, cache = head._nll_forward(net.forward(batch[:, :n_features]),
+            loss, cache = head._nll_forward(net.forward(batch[:, :n_features], transpose=True),
                                             batch[:, n_features:])
             net.backward(head.nll_backward(cache))
             optimizer.step(params, grads)
             part = loss * batch.shape[0]
             total = part if total is None else total + part
-        if optimizer.weight_decay:
+        if optimizer.weight_decay and epoch % FLUSH_EVERY == 0:
             optimizer.flush_subnormals(params)
-        train_loss = float(total) / N  # the epoch's one host synchronisation
+        # whether the weights are finite (the last step's update, which no loss has seen, can
+        # make them not) is queued before the loss is read: the read is the epoch's one wait
+        # for the device, and the flag is ready by then
+        weights_finite = xp.isfinite(net.flat_params).all()
+        train_loss = float(total) / N
     except KeyboardInterrupt:
         restore(net, optimizer, saved)
         raise
-    if not (math.isfinite(train_loss) and bool(xp.isfinite(net.flat_params).all())):
+    if not (math.isfinite(train_loss) and bool(weights_finite)):
         restore(net, optimizer, saved)
         kept = f"after epoch {epoch - 1}" if epoch else "before training"
         usable = finite_loss(net, head, data, order, n_features)
@@ -129,7 +134,7 @@ def mean_loss(net, head, X, y):
     total = 0.0
     for start in range(0, X.shape[0], EVAL_BATCH):
         stop = start + EVAL_BATCH
-        loss, _ = head._nll_forward(net.predict(X[start:stop]), y[start:stop])
+        loss, _ = head._nll_forward(net.predict(X[start:stop], transpose=True), y[start:stop])
         total += float(loss) * X[start:stop].shape[0]
     return total / X.shape[0]
 
@@ -141,7 +146,7 @@ def finite_loss(net, head, data, order, n_features):
     for start in range(0, order.shape[0], EVAL_BATCH):
         chunk = xp.take(data, order[start:start + EVAL_BATCH], axis=0)
         with np.errstate(all="ignore"):  # the point is to find out whether something overflows
-            loss, _ = head._nll_forward(net.predict(chunk[:, :n_features]),
+            loss, _ = head._nll_forward(net.predict(chunk[:, :n_features], transpose=True),
                                         chunk[:, n_features:])
         if not math.isfinite(float(loss)):
             return False
