@@ -170,9 +170,15 @@ def main(argv=None):
     for name, (config, N, loop) in ARTICLES.items():
         ours = statistics.median(times[name]["mdnlite"])
         theirs = statistics.median(times[name]["torch"]) if times[name]["torch"] else math.nan
+        pairs = [b / a for a, b in zip(times[name]["mdnlite"], times[name]["torch"])]
         rows.append(dict(setting=name, epochs=epochs[loop], mdnlite_s=ours, torch_s=theirs,
-                         speedup=theirs / ours))
+                         speedup=theirs / ours, mdnlite_runs_s=times[name]["mdnlite"],
+                         torch_runs_s=times[name]["torch"], speedup_per_repeat=pairs))
         print(f"| {name} | {epochs[loop]} | {ours:.2f} | {theirs:.2f} | {theirs / ours:.1f}x |")
+    for row in rows:
+        if row["speedup_per_repeat"]:
+            print(f"{row['setting']}: {min(row['speedup_per_repeat']):.1f}x to "
+                  f"{max(row['speedup_per_repeat']):.1f}x in single repeats")
     fit, bare = (statistics.median(overhead[k]) for k in ("fit", "bare"))
     print(f"\nper epoch of a one-step fit: {fit * 1e6:.1f} us; the bare step: {bare * 1e6:.1f} us; "
           f"fit's overhead per epoch: {(fit - bare) * 1e6:.1f} us")
@@ -181,7 +187,10 @@ def main(argv=None):
             json.dump(dict(machine=platform.machine(), numpy=np.__version__, torch=versions,
                            repeats=args.repeats, rows=rows,
                            epoch_us=fit * 1e6, bare_step_us=bare * 1e6,
-                           overhead_us=(fit - bare) * 1e6), f, indent=1)
+                           overhead_us=(fit - bare) * 1e6,
+                           overhead_per_repeat_us=[(a - b) * 1e6 for a, b in
+                                                   zip(overhead["fit"], overhead["bare"])]),
+                      f, indent=1)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,8 @@ class MixtureHead:
         self.scale_activation = scale_activation
         self.min_scale = float(min_scale)
         self._act = SCALE_ACTIVATIONS[scale_activation]
+        self._sizes = (n_components, n_dims, self.n_scales, self.n_lower)
+        self._bounds = self._offsets()
 
     def __repr__(self):
         return (f"MixtureHead(n_components={self.n_components}, n_dims={self.n_dims}, "
@@ -233,8 +235,8 @@ class MixtureHead:
 
     def _split_components_first(self, zt):
         """Views of zt = zᵀ (n_outputs, N): (K, N), (K, D, N), (K, S, N), (K, M, N)."""
-        K, D, S, M = self.n_components, self.n_dims, self.n_scales, self.n_lower
-        a, b, c = self._offsets()
+        K, D, S, M = self._sizes  # worked out once: this runs at every training step
+        a, b, c = self._bounds
         N = zt.shape[1]
         return (zt[:a], zt[a:b].reshape(K, D, N), zt[b:c].reshape(K, S, N),
                 zt[c:].reshape(K, M, N))
@@ -299,7 +301,8 @@ class MixtureHead:
         log_comp += log_w  # (K, N): log π_k + log N_k + (D/2) log 2π
         _, resp, log_total, m = softmax_parts(log_comp, axis=0)  # γ (K, N); (1, N) twice
         # log p(y_n) = log_total_n + m_n - (D/2) log 2π, summed over the batch
-        loss = (log_total.sum() + m.sum()) * (-1.0 / N) + 0.5 * self.n_dims * LOG_2PI
+        log_total += m
+        loss = log_total.sum() * (-1.0 / N) + 0.5 * self.n_dims * LOG_2PI
         return loss, NLLCache(resp, weights, u, scales, a, L)
 
     def nll_backward(self, cache):
