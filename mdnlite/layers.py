@@ -72,21 +72,19 @@ class Dense:
         return self.apply(x, transpose)
 
     def apply(self, x, transpose=False):
-        """y = x W + b (N, n_out), or yᵀ (n_out, N) with ``transpose``, keeping nothing."""
-        xp = array_module(x)
+        """y = x W + b (N, n_out), or yᵀ = Wᵀ xᵀ + b (n_out, N) with ``transpose``, keeping
+        nothing."""
         W, b = self.params
-        out = None
-        if transpose:  # the same products, written into the transpose of an (n_out, N) array
-            yt = xp.empty((W.shape[1], x.shape[0]), dtype=xp.result_type(x.dtype, W.dtype))
-            out, b = yt.T, b[:, None]  # (N, n_out) view; the bias runs along yt's rows
+        if transpose:  # the same products, the result written outputs first
+            left, right, b = W.T, x.T, b[:, None]
+        else:
+            left, right = x, W
         if W.shape[0] == 1:
             # one input: x W is an outer product, and broadcasting computes it (exactly, one
             # product per entry) several times faster than a matrix product with inner size 1
-            y = xp.multiply(x, W, out=out)  # (N, n_out)
+            y = left * right  # (N, n_out), or (n_out, N)
         else:
-            y = xp.matmul(x, W, out=out)  # (N, n_out)
-        if transpose:
-            y = yt
+            y = array_module(x).matmul(left, right)
         y += b
         return y
 
