@@ -10,9 +10,12 @@
    one callback to the next, against a bare step (the five lines of ``training.run_epoch``'s
    loop on the same packed batch) that the callback times after each epoch.
 
-Runs alternate, the table gives medians over the repeats, float32 throughout. The same model
-and head as ``bench_training.py``; noise regularisation, weight decay and the learning-rate
-schedule are off, so that both libraries do the same work.
+Runs alternate, float32 throughout. Each repeat times mdnlite and then PyTorch back to back,
+and the table gives both the ratio of the median times and the median of the repeats' own
+ratios: the machine's speed drifts from one minute to the next, and a pair run within seconds
+of each other shares it. The same model and head as ``bench_training.py``; noise
+regularisation, weight decay and the learning-rate schedule are off, so that both libraries
+do the same work.
 
     python benchmarks/bench_fit.py [--repeats 5] [--epochs 5000] [--json FILE]
 
@@ -164,8 +167,9 @@ def main(argv=None):
         overhead["bare"].append(bare)
     print(f"{platform.machine()}, Python {platform.python_version()}, NumPy {np.__version__}, "
           f"{versions}; medians of {args.repeats} interleaved repeats\n")
-    print("| setting | epochs | mdnlite s | PyTorch s | speed-up |")
-    print("|---|---|---|---|---|")
+    print("| setting | epochs | mdnlite s | PyTorch s | speed-up, medians | speed-up, median of "
+          "pairs | single pairs |")
+    print("|---|---|---|---|---|---|---|")
     rows = []
     for name, (config, N, loop) in ARTICLES.items():
         ours = statistics.median(times[name]["mdnlite"])
@@ -174,13 +178,17 @@ def main(argv=None):
         rows.append(dict(setting=name, epochs=epochs[loop], mdnlite_s=ours, torch_s=theirs,
                          speedup=theirs / ours, mdnlite_runs_s=times[name]["mdnlite"],
                          torch_runs_s=times[name]["torch"], speedup_per_repeat=pairs))
-        print(f"| {name} | {epochs[loop]} | {ours:.2f} | {theirs:.2f} | {theirs / ours:.1f}x |")
-    for row in rows:
-        if row["speedup_per_repeat"]:
-            print(f"{row['setting']}: {min(row['speedup_per_repeat']):.1f}x to "
-                  f"{max(row['speedup_per_repeat']):.1f}x in single repeats")
+        paired = statistics.median(pairs) if pairs else math.nan
+        rows[-1]["speedup_median_of_pairs"] = paired
+        spread = f"{min(pairs):.1f}x to {max(pairs):.1f}x" if pairs else ""
+        print(f"| {name} | {epochs[loop]} | {ours:.2f} | {theirs:.2f} | {theirs / ours:.1f}x | "
+              f"{paired:.1f}x | {spread} |")
     fit, bare = (statistics.median(overhead[k]) for k in ("fit", "bare"))
-    print(f"\nper epoch of a one-step fit: {fit * 1e6:.1f} us; the bare step: {bare * 1e6:.1f} us; "
+    per_repeat = [(a - b) * 1e6 for a, b in zip(overhead["fit"], overhead["bare"])]
+    print("\nfit's overhead per epoch in each repeat: "
+          + ", ".join(f"{o:.1f} us ({o / (b * 1e6):.0%} of a {b * 1e6:.0f} us step)"
+                      for o, b in zip(per_repeat, overhead["bare"])))
+    print(f"per epoch of a one-step fit: {fit * 1e6:.1f} us; the bare step: {bare * 1e6:.1f} us; "
           f"fit's overhead per epoch: {(fit - bare) * 1e6:.1f} us")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
@@ -188,8 +196,8 @@ def main(argv=None):
                            repeats=args.repeats, rows=rows,
                            epoch_us=fit * 1e6, bare_step_us=bare * 1e6,
                            overhead_us=(fit - bare) * 1e6,
-                           overhead_per_repeat_us=[(a - b) * 1e6 for a, b in
-                                                   zip(overhead["fit"], overhead["bare"])]),
+                           overhead_per_repeat_us=per_repeat,
+                           bare_step_per_repeat_us=[b * 1e6 for b in overhead["bare"]]),
                       f, indent=1)
 
 
