@@ -59,7 +59,8 @@ class Optimizer:
         """A scratch array shaped like ``p`` (the i-th parameter), kept for the next step:
         the update's intermediates then cost no allocation (which for arrays of 64 KiB and
         more can mean fresh pages from the system at every step)."""
-        arrays = self._scratch.setdefault(name, {})
+        # (an optimizer unpickled from before scratch arrays existed has no _scratch yet)
+        arrays = self.__dict__.setdefault("_scratch", {}).setdefault(name, {})
         a = arrays.get(i)
         if a is None or a.shape != p.shape or a.dtype != p.dtype:
             a = arrays[i] = array_module(p).empty_like(p)
