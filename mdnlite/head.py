@@ -162,8 +162,6 @@ class MixtureHead:
         self.scale_activation = scale_activation
         self.min_scale = float(min_scale)
         self._act = SCALE_ACTIVATIONS[scale_activation]
-        self._sizes = (n_components, n_dims, self.n_scales, self.n_lower)
-        self._bounds = self._offsets()
 
     def __repr__(self):
         return (f"MixtureHead(n_components={self.n_components}, n_dims={self.n_dims}, "
@@ -235,8 +233,8 @@ class MixtureHead:
 
     def _split_components_first(self, zt):
         """Views of zt = zᵀ (n_outputs, N): (K, N), (K, D, N), (K, S, N), (K, M, N)."""
-        K, D, S, M = self._sizes  # worked out once: this runs at every training step
-        a, b, c = self._bounds
+        K, D, S, M = self.n_components, self.n_dims, self.n_scales, self.n_lower
+        a, b, c = self._offsets()
         N = zt.shape[1]
         return (zt[:a], zt[a:b].reshape(K, D, N), zt[b:c].reshape(K, S, N),
                 zt[c:].reshape(K, M, N))

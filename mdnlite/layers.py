@@ -150,9 +150,11 @@ class ReLU(_Activation):
         # times slower (9 us against 3 us on a 128 x 128 float32 batch); the zeros are kept
         # for the next batch of the same size
         xp = array_module(x)
-        if self._zeros is None or self._zeros.shape != x.shape:
-            self._zeros = xp.zeros_like(x)
-        self._y = y = xp.maximum(x, self._zeros)
+        zeros = self._zeros
+        if zeros is None or zeros.shape != x.shape or zeros.dtype != x.dtype or \
+                type(zeros) is not type(x):
+            self._zeros = zeros = xp.zeros_like(x)
+        self._y = y = xp.maximum(x, zeros)
         return y
 
     def apply(self, x):
@@ -216,8 +218,7 @@ class ELU(_Activation):
     def backward(self, dy, need_dx=True):
         slope = array_module(dy).minimum(self._y, 0)
         slope += 1.0
-        slope *= dy
-        return slope
+        return dy * slope  # dy's dtype wins, as for every activation
 
 
 class Identity(_Activation):

@@ -77,13 +77,16 @@ class Sequential:
     def forward(self, x, transpose=False):
         """Return the network output for x (N, D_in); each layer keeps what its backward needs.
 
-        With ``transpose``, the output comes transposed, (n_out, N) and contiguous, written so
-        by the last layer (a ``Dense``): the layout the MDN head works in.
+        With ``transpose``, the output comes transposed, (n_out, N) and contiguous: the layout
+        the MDN head works in. A last ``Dense`` writes it so directly; any other last layer's
+        output is copied into it.
         """
         *body, last = self.layers
         for layer in body:
             x = layer.forward(x)
-        return last.forward(x, transpose=True) if transpose else last.forward(x)
+        if isinstance(last, Dense):
+            return last.forward(x, transpose)
+        return _transposed(last.forward(x)) if transpose else last.forward(x)
 
     def predict(self, x, transpose=False):
         """The network output for x (N, D_in), keeping nothing: no layer holds x afterwards.
@@ -91,7 +94,9 @@ class Sequential:
         *body, last = self.layers
         for layer in body:
             x = layer.apply(x)
-        return last.apply(x, transpose=True) if transpose else last.apply(x)
+        if isinstance(last, Dense):
+            return last.apply(x, transpose)
+        return _transposed(last.apply(x)) if transpose else last.apply(x)
 
     def backward(self, dy, need_dx=False):
         """Backpropagate dL/d(output) (N, n_out), overwriting every gradient.
@@ -105,6 +110,10 @@ class Sequential:
             if not wanted:
                 return None
         return dy
+
+
+def _transposed(y):
+    return array_module(y).ascontiguousarray(y.T)
 
 
 def n_parameters(sizes):

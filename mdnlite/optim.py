@@ -45,7 +45,7 @@ class Optimizer:
         self.clip_norm = None if clip_norm is None else float(clip_norm)
         self.iterations = 0
         self.state = None  # {name: list of arrays parallel to params}
-        self._scratch = {}  # {name: list of arrays parallel to params}, for intermediates
+        self._scratch = {}  # {name: {i: array shaped like params[i]}}, for intermediates
 
     def __getstate__(self):
         # scratch arrays hold nothing between steps: a copy or a pickle does without them

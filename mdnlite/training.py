@@ -104,7 +104,7 @@ def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epo
             optimizer.step(params, grads)
             part = loss * batch.shape[0]
             total = part if total is None else total + part
-        if optimizer.weight_decay and epoch % FLUSH_EVERY == 0:
+        if optimizer.weight_decay and (epoch + 1) % FLUSH_EVERY == 0:
             optimizer.flush_subnormals(params)
         # whether the weights are finite (the last step's update, which no loss has seen, can
         # make them not) is queued before the loss is read: the read is the epoch's one wait
