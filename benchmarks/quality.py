@@ -22,16 +22,15 @@ much it misses that.
 """
 
 import argparse
-import json
 import math
-import os
-import sys
 import time
 
 import numpy as np
 
 import mdnlite
 from mdnlite import datasets
+
+import report
 
 N_TEST = 100_000
 GMM_COMPONENTS = (1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 25, 30, 40)
@@ -178,22 +177,10 @@ def main(argv=None):
         if name not in DATASETS:
             p.error(f"unknown data set {name!r}")
 
-    def log(line):
-        print(line, file=sys.stderr, flush=True)
-
     summary = []
     for name in names:
-        summary += summarise(name, run(name, range(args.seeds), log))
-    table = markdown(summary)
-    print(table)
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump({"numpy": np.__version__, "seeds": args.seeds, "rows": summary}, f,
-                      indent=1)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(table + "\n")
+        summary += summarise(name, run(name, range(args.seeds), report.log))
+    report.write(markdown(summary), summary, args, seeds=args.seeds)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,9 @@ class ConditionalGaussianMixture(MixturePredictions):
         Cholesky factors of the joint covariances in that same order.
     inputs, targets : tuple of int
         The joint model's column numbers of x and of y, in the order X and y use them.
+    target_ndim : {1, 2}
+        1: y is 1-D (one target; predictions without the target axis, as for an ``MDN``
+        fitted on a 1-D y); 2: y is (N, Dy).
 
     Attributes
     ----------
@@ -62,8 +65,11 @@ class ConditionalGaussianMixture(MixturePredictions):
         Cholesky factors of Σ_y|x,k.
     """
 
-    def __init__(self, log_weights, means, factors, inputs, targets):
+    def __init__(self, log_weights, means, factors, inputs, targets, target_ndim=2):
         Dx = len(inputs)
+        if target_ndim not in (1, 2) or (target_ndim == 1 and len(targets) != 1):
+            raise ValueError(f"target_ndim must be 2, or 1 for one target, got {target_ndim!r}")
+        self._target_ndim = target_ndim
         self.inputs, self.targets = tuple(inputs), tuple(targets)
         self.n_features_in_, self.n_targets_ = Dx, len(targets)
         self.log_weights_ = log_weights.copy()
@@ -143,18 +149,19 @@ def check_columns(inputs, targets, F):
     return inputs, targets
 
 
-def _is_int(c):
+def is_column(c):
+    """Whether ``c`` is one column number (an integer, not a bool), not a sequence of them."""
     return isinstance(c, numbers.Integral) and not isinstance(c, bool)
 
 
 def _columns(columns, name, F):
-    values = [columns] if _is_int(columns) else columns
+    values = [columns] if is_column(columns) else columns
     try:
         values = list(values)
     except TypeError:
         raise TypeError(f"{name} must be a column number or a list of them, "
                         f"got {columns!r}") from None
-    if not all(_is_int(c) for c in values):
+    if not all(is_column(c) for c in values):
         raise TypeError(f"{name} must hold integer column numbers, got {columns!r}")
     values = [int(c) for c in values]
     if not values:

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import io, mixture
 from .backend import array_module, get_xp, resolve_dtype, softmax_parts
-from .conditional import ConditionalGaussianMixture, check_columns
+from .conditional import ConditionalGaussianMixture, check_columns, is_column
 from .estimator import not_fitted
 from .kmeans import kmeans
 from .params import Params
@@ -312,17 +312,23 @@ class GaussianMixture(Params):
         -------
         ConditionalGaussianMixture
             A snapshot: refitting this model does not change it. See its docstring for the
-            formulas.
+            formulas. Its y is 1-D, as for an ``MDN`` fitted on a 1-D y (``predict`` and
+            ``predict_mode`` give (N,), ``sample`` (N, n_samples)), when ``targets`` is one
+            column number, or None with one column left; a sequence of column numbers,
+            even of one, keeps the target axis (N, Dy), as NumPy's ``a[:, 1]`` and
+            ``a[:, [1]]`` do.
         """
         self._check_fitted()
+        given = targets
         inputs, targets = check_columns(inputs, targets, self.n_features_in_)
+        one_column = is_column(given) or (given is None and len(targets) == 1)
         order = list(inputs + targets)
         factors = _factorise(self.covariances_[:, order][:, :, order], 0.0)
         if factors is None:
             raise ValueError("a component's covariance is not positive definite in this "
                              "column order: refit with a larger reg_covar")
         return ConditionalGaussianMixture(self._log_weights, self.means_[:, order], factors,
-                                          inputs, targets)
+                                          inputs, targets, target_ndim=1 if one_column else 2)
 
     # --- persistence (the file format is in io.py) -----------------------------------------
 

@@ -16,8 +16,8 @@ import numpy as np
 from . import cholesky, quantiles as _quantiles, scores as _scores
 from .backend import LOG_2PI, array_module, log_softmax, logsumexp
 from .mixture_checks import check_log_weights, check_mixture as _check_mixture
-from .modes import modes as _modes
-from .validation import check_number, check_positive_int, check_random_state
+from .modes import MIN_DENSITY_RATIO, MIN_PROMINENCE, modes as _modes
+from .validation import check_fraction, check_number, check_positive_int, check_random_state
 
 __all__ = [
     "Mixture",
@@ -377,16 +377,25 @@ def highest_density_intervals(coverage, log_weights, means, scales):
         coverage, *_check_mixture(None, log_weights, means, scales, normalised=True))
 
 
-def modes(log_weights, means, scales):
-    """Every local mode of each mixture, highest density first: (modes (N, K, D) NaN-padded,
-    log-density at each (N, K), -inf padded, number of modes (N,)). By the fixed-point
-    (mean-shift) iteration from every component mean (Carreira-Perpiñán 2000)."""
-    return _modes(*_check_mixture(None, log_weights, means, scales, normalised=True))
+def modes(log_weights, means, scales, min_prominence=MIN_PROMINENCE,
+          min_density_ratio=MIN_DENSITY_RATIO):
+    """The modes of each mixture that stand out, highest density first: (modes (N, K, D)
+    NaN-padded, log-density at each (N, K), -inf padded, number of modes (N,)). By the
+    fixed-point (mean-shift) iteration from every component mean (Carreira-Perpiñán 2000);
+    a local maximum counts if its prominence 1 - p(col)/p(mode) is at least
+    ``min_prominence`` (0.5: the density falls to half on every way to a higher mode) and
+    its density at least ``min_density_ratio`` (0.05) times the highest mode's; both 0
+    keep every local maximum, the ripples of a flat top included (see ``modes.modes``)."""
+    check_fraction(min_prominence, "min_prominence", closed=True)
+    check_fraction(min_density_ratio, "min_density_ratio", closed=True)
+    return _modes(*_check_mixture(None, log_weights, means, scales, normalised=True),
+                  min_prominence=min_prominence, min_density_ratio=min_density_ratio)
 
 
 def mode(log_weights, means, scales):
     """The highest mode of each mixture, (N, D): the most probable value of y."""
-    return _modes(*_check_mixture(None, log_weights, means, scales, normalised=True))[0][:, 0]
+    return _modes(*_check_mixture(None, log_weights, means, scales, normalised=True),
+                  min_prominence=0, min_density_ratio=0)[0][:, 0]
 
 
 def effective_components(log_weights):

@@ -7,6 +7,27 @@ log p, and keeps whichever of the two gives the higher density: mean-shift is sa
 from a mode, Newton converges quadratically near one. All starts of all samples move
 together (no loop over rows); the results are merged, saddle points dropped, and the modes
 ranked by density. Mixture parameters are laid out as in ``mixture``.
+
+Not every local maximum is worth reporting. A mixture that approximates a flat or skewed
+density has ripples, shallow maxima a few tens of per cent above the dips beside them; and a
+component left far out in the tail makes a bump of no weight, separated from the rest by
+nothing. ``modes`` keeps a local maximum if
+
+- its *prominence* 1 - p(col) / p(mode) is at least ``min_prominence`` (``MIN_PROMINENCE``
+  = 0.5 by default): the col is the highest point to which one must descend to reach a
+  higher mode (the lowest point of the best path there), so the density must fall to half
+  of the mode's on every way to a higher one. It is 1 for the highest mode and for a mode
+  separated from every higher one by a region of no density, near 0 for a ripple. Two
+  equal Gaussians of one scale σ count as two modes from 3.4 σ apart (their sum has two
+  maxima from 2 σ apart).
+- its density is at least ``min_density_ratio`` (``MIN_DENSITY_RATIO`` = 0.05 by default)
+  times the highest mode's.
+
+For 1-D mixtures the col is exact (the path is the interval between the modes, and each dip
+between neighbouring modes is found by a bracketed search); for D > 1 the path is the
+straight segment to each higher mode, whose lowest point lies at or below the true col, so
+a mode is never dropped for lack of a deep enough dip on a curved path, only kept where one
+might exist.
 """
 
 import math
@@ -15,7 +36,11 @@ import numpy as np
 
 from .backend import LOG_2PI, array_module, logsumexp
 
-__all__ = ["modes", "marginal_scales"]
+__all__ = ["modes", "prominence", "marginal_scales", "MIN_PROMINENCE", "MIN_DENSITY_RATIO"]
+
+MIN_PROMINENCE = 0.5  # the density must fall to half a mode's on every way to a higher one
+MIN_DENSITY_RATIO = 0.05  # ... and the mode's density be at least 5% of the highest mode's
+DIP_GRID, DIP_ROUNDS = 32, 4  # points per search of the lowest point of a segment, and rounds
 
 
 def marginal_scales(means, scales):
@@ -108,14 +133,21 @@ def _step(comp, x, reference):
     return xp.where(((log_newton >= log_shift) & near)[:, None], newton, shift), concave
 
 
-def modes(log_weights, means, scales, *, max_iter=200, tol=None):
-    """Every local mode of each of N mixtures, ranked by density.
+def modes(log_weights, means, scales, *, min_prominence=MIN_PROMINENCE,
+          min_density_ratio=MIN_DENSITY_RATIO, max_iter=200, tol=None):
+    """The local modes of each of N mixtures that stand out, ranked by density.
 
     Parameters
     ----------
     log_weights : array (N, K)
     means : array (N, K, D)
     scales : array (N, K, S), S in {1, D}, or Cholesky factors (N, K, D, D)
+    min_prominence : float in [0, 1]
+        Keep the modes whose prominence (see the module's docstring) is at least this; 0
+        keeps every local maximum, ripples included. The highest mode is always kept.
+    min_density_ratio : float in [0, 1]
+        Keep the modes whose density is at least this times the highest mode's (0 keeps
+        them all, bumps of no weight far in the tails included).
     max_iter : int
         Steps at most; a start stops once it moves by less than ``tol`` times the
         narrowest component's scale in its mixture.
@@ -157,7 +189,101 @@ def modes(log_weights, means, scales, *, max_iter=200, tol=None):
     log_p, _ = comp.log_prob(x)
     x, log_p, n_modes = _merge(x.reshape(N, S, D), log_p.reshape(N, S), concave.reshape(N, S),
                                reference.reshape(N, S)[:, :1], merge_tol=max(1e3 * tol, 1e-6))
-    return x[:, :K], log_p[:, :K], n_modes
+    x, log_p = x[:, :K], log_p[:, :K]
+    if min_prominence > 0 or min_density_ratio > 0:
+        floor = math.log(min_density_ratio) if min_density_ratio > 0 else -math.inf
+        keep = xp.isfinite(log_p) & (log_p >= log_p[:, :1] + floor)  # no padding
+        if min_prominence > 0:
+            keep &= prominence(log_weights, means, scales, x, log_p) >= min_prominence
+        x, log_p, n_modes = _compact(x, log_p, keep)
+    return x, log_p, n_modes
+
+
+def prominence(log_weights, means, scales, x, log_p):
+    """The prominence 1 - p(col) / p(mode) of each mode (see the module's docstring), (N, M),
+    NaN in the padding, for modes x (N, M, D) ranked by their log-density log_p (N, M)
+    and NaN/-inf padded, as ``modes`` returns them. 1 for the highest mode."""
+    xp = array_module(means)
+    N, M, D = x.shape
+    comp = _Components.of(log_weights, means, scales)
+    valid = xp.isfinite(log_p)
+    if D == 1:
+        col = _cols_1d(comp, x[..., 0], log_p, valid)
+    else:
+        col = xp.full((N, M), -math.inf, dtype=log_p.dtype)
+        for j in range(1, M):  # the best straight way from mode j to a higher mode i < j
+            lowest = _lowest(comp, xp.repeat(x[:, j:j + 1], j, axis=1), x[:, :j])  # (N, j)
+            lowest = xp.where(valid[:, :j], lowest, -math.inf)
+            col[:, j] = lowest.max(axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        result = 1.0 - xp.exp(xp.minimum(col - log_p, 0.0))
+    return xp.where(valid, result, math.nan)
+
+
+def _cols_1d(comp, x, log_p, valid):
+    """log p at the col of each 1-D mode, (N, M): -inf for the highest. The modes are sorted
+    by position; between two neighbours p falls and rises once, so the lowest point of each
+    gap is found by a bracketed search; a mode's col is the higher of its two sides' cols,
+    each the lowest dip met before a higher-ranked mode (-inf on a side with none: p falls to
+    0). Of two modes of equal density, the one ranked first counts as the higher."""
+    xp = array_module(x)
+    N, M = x.shape
+    order = xp.argsort(xp.where(valid, x, math.inf), axis=1)  # padding last
+    rows = xp.arange(N)[:, None]
+    xs, vs = x[rows, order], valid[rows, order]  # order[:, m]: the rank of the m-th from the left
+    dips = _lowest(comp, xs[:, :-1, None], xs[:, 1:, None])  # (N, M - 1): gap m..m+1
+    dips = xp.where(vs[:, 1:], dips, -math.inf)
+    col = xp.full((N, M), -math.inf, dtype=log_p.dtype)
+    for j in range(M):
+        for step in (-1, 1):  # walk left, then right, until a higher mode
+            lowest = xp.full(N, math.inf, dtype=log_p.dtype)
+            found = xp.zeros(N, dtype=bool)
+            i = j + step
+            while 0 <= i < M:
+                gap = dips[:, min(i, i - step)]  # the dip between i - step and i
+                searching = ~found & vs[:, i]
+                lowest = xp.where(searching, xp.minimum(lowest, gap), lowest)
+                found |= searching & (order[:, i] < order[:, j])  # ranked higher
+                i += step
+            col[:, j] = xp.maximum(col[:, j], xp.where(found, lowest, -math.inf))
+    out = xp.empty_like(col)
+    out[rows, order] = col
+    return out
+
+
+def _lowest(comp, a, b):
+    """The lowest log p on each straight segment from a to b, (N, P) for ends (N, P, D): a
+    grid of DIP_GRID points, then DIP_ROUNDS searches of the two grid cells around the
+    lowest point (exact to rounding where p falls and then rises along the segment)."""
+    xp = array_module(a)
+    N, P, D = a.shape
+    lo = xp.zeros((N, P, 1), dtype=a.dtype)
+    hi = xp.ones((N, P, 1), dtype=a.dtype)
+    grid = xp.linspace(0.0, 1.0, DIP_GRID, dtype=a.dtype)
+    whole = comp.take(xp.repeat(xp.arange(N), P * DIP_GRID))
+    finite = xp.isfinite(a).all(axis=-1) & xp.isfinite(b).all(axis=-1)  # (N, P)
+    a = xp.where(finite[..., None], a, 0.0)
+    b = xp.where(finite[..., None], b, 0.0)
+    for _ in range(DIP_ROUNDS):
+        s = lo + (hi - lo) * grid  # (N, P, G)
+        points = a[:, :, None, :] + s[..., None] * (b - a)[:, :, None, :]  # (N, P, G, D)
+        log_p, _ = whole.log_prob(points.reshape(-1, D))
+        log_p = log_p.reshape(N, P, DIP_GRID)
+        g = log_p.argmin(axis=-1)[..., None]  # (N, P, 1)
+        step = (hi - lo) / (DIP_GRID - 1)
+        centre = xp.take_along_axis(s, g, axis=-1)
+        lo, hi = xp.maximum(centre - step, 0.0), xp.minimum(centre + step, 1.0)
+    return xp.where(finite, log_p.min(axis=-1), -math.inf)
+
+
+def _compact(x, log_p, keep):
+    """Move the kept modes (N, M) to the front, in their order; NaN/-inf padding after."""
+    xp = array_module(x)
+    rows = xp.arange(x.shape[0])[:, None]
+    first = xp.argsort(~keep, axis=1, kind="stable")
+    x, log_p, keep = x[rows, first], log_p[rows, first], keep[rows, first]
+    return (xp.where(keep[..., None], x, math.nan), xp.where(keep, log_p, -math.inf),
+            keep.sum(axis=1))
 
 
 def _merge(x, log_p, concave, reference, merge_tol):

@@ -17,7 +17,7 @@ __all__ = ["conditional_density", "five_charts", "three_panels", "density_heatma
            "density_slices", "training_history", "sample_grid", "quantile_bands",
            "pit_histogram", "reliability_diagram"]
 
-MODE_DENSITY_RATIO = 0.05  # density_heatmap's modes: weaker bumps are not drawn
+LOG_DECADES = 4  # density_heatmap(color_scale="log") shows this many decades below the top
 FULL_WEIGHT = 0.2  # five_charts draws a component fully opaque where it is at least this heavy
 
 
@@ -352,7 +352,7 @@ def three_panels(x, y, least_squares, mdn, *, random_state=None, axes=None, dim=
 
 def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True, show_mode=True,
                     n_samples=0, random_state=None, ax=None, max_points=1000,
-                    names=("x", "y"), show_modes=False):
+                    names=("x", "y"), show_modes=False, color_scale="column"):
     """The conditional density p(y_dim | x) as an image over (x, y), with a colour bar.
 
     The axes span the grids: points outside them are clipped. The legend goes to the corner
@@ -371,9 +371,16 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
         Overlay the conditional mean Σ_k π_k μ_k (a line) and the approximate mode, the mean
         of the heaviest component (dots: it jumps between branches).
     show_modes : bool
-        Overlay the true local modes of p(y_dim | x) at each grid x (``mixture.modes``)
-        whose density is at least ``MODE_DENSITY_RATIO`` (5%) of the highest there: they
-        follow the branches of a multi-valued answer.
+        Overlay the modes of p(y_dim | x) at each grid x (``mixture.modes`` with its
+        defaults, as ``predict_modes``: no ripples of a flat top, no bump of under 5% of
+        the highest mode's density): they follow the branches of a multi-valued answer.
+    color_scale : {"column", "linear", "log"}
+        "column" (the default) divides each column by its highest density, so that every x
+        shows the shape of its own p(y | x) from 0 to 1, however narrow or wide it is
+        (where the spread grows along x, a shared scale leaves the wide end black);
+        "linear" draws p(y | x) itself, the colour topped at its 99.5% quantile (a few
+        needle-thin components would otherwise set it); "log" draws log10 p(y | x) over
+        the ``LOG_DECADES`` (4) decades below its highest value.
     n_samples : int
         Samples per grid input to overlay (0: none).
     random_state : None, int or numpy.random.Generator
@@ -388,18 +395,20 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
     -------
     matplotlib.figure.Figure
     """
+    if color_scale not in COLOR_SCALES:
+        raise ValueError(f"color_scale must be one of {COLOR_SCALES}, got {color_scale!r}")
     xg, yg = _host(x_grid, "x_grid"), np.asarray(to_host(y_grid), dtype=np.float64).ravel()
     params = _mixture_at(source, x_grid, dim)
     density = conditional_density(params, None, yg, dim=dim)  # (G_x, G_y)
     data = _data(data, dim)
     x_name, y_name = _names(names, dim, params.means.shape[2])
     fig, (ax,) = _axes(ax, 1, 1, panel=(6.5, 5))
-    # a few needle-thin components would otherwise set the colour scale of the whole image
-    mesh = ax.pcolormesh(xg, yg, density.T, shading="auto", cmap="magma",
-                         vmax=np.quantile(density, 0.995))
+    image, label, limits, extend = _color_scale(density, color_scale, x_name, y_name)
+    mesh = ax.pcolormesh(xg, yg, image.T, shading="auto", cmap="magma", vmin=limits[0],
+                         vmax=limits[1])
     # fixed to the grids: points beyond them are clipped instead of stretching the axes
     ax.set(xlim=ax.get_xlim(), ylim=(yg.min(), yg.max()))
-    fig.colorbar(mesh, ax=ax, label=f"p({y_name} | {x_name})", extend="max")
+    fig.colorbar(mesh, ax=ax, label=label, extend=extend)
     if data is not None:
         _scatter_data(ax, data, max_points, color="tab:cyan")
     if n_samples:
@@ -407,10 +416,7 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
                          color="tab:olive", label="samples")
     weights, means = params.weights, params.means[:, :, dim]  # (G_x, K) each
     if show_modes:
-        peaks, log_density = _marginal_modes(params, dim)  # (G_x, K), NaN-padded
-        # a stray component far out in the tail makes a mode of no weight: left out
-        weak = log_density < log_density[:, :1] + np.log(MODE_DENSITY_RATIO)
-        peaks = np.where(weak, np.nan, peaks)
+        peaks = _marginal_modes(params, dim)  # (G_x, K), NaN-padded
         ax.plot(np.repeat(xg, peaks.shape[1]), peaks.ravel(), "o", ms=2.5, mfc="none",
                 mew=0.8, color="tab:cyan", label="modes")
     if show_mode:
@@ -426,13 +432,35 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
     return fig
 
 
+COLOR_SCALES = ("column", "linear", "log")
+
+
+def _color_scale(density, scale, x_name, y_name):
+    """(image, colour-bar label, (vmin, vmax), colour-bar extension) of a density (G_x, G_y)
+    on a ``density_heatmap`` colour scale."""
+    label = f"p({y_name} | {x_name})"
+    if scale == "column":
+        top = density.max(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a column of zeros stays 0
+            image = np.where(top > 0, density / top, 0.0)
+        return image, f"{label}, relative to its highest at each {x_name}", (0.0, 1.0), "neither"
+    if scale == "linear":
+        return density, label, (None, np.quantile(density, 0.995)), "max"
+    if scale == "log":
+        with np.errstate(divide="ignore"):
+            image = np.log10(density)
+        top = float(np.max(image))
+        return image, f"log10 {label}", (top - LOG_DECADES, top), "min"
+    raise AssertionError(scale)  # checked by density_heatmap
+
+
 def _marginal_modes(params, dim):
-    """Every mode of the 1-D marginal p(y_dim | x) at each row, (N, K), NaN-padded, and the
-    log-density at each, highest first."""
+    """The modes of the 1-D marginal p(y_dim | x) at each row (``mixture.modes``), (N, K),
+    highest first, NaN-padded."""
     weights, means, scales = params  # marginal standard deviations (``_mixture_at``)
-    values, log_density, _ = mixture.modes(_log(weights), means[:, :, dim:dim + 1],
-                                           scales[:, :, dim:dim + 1])
-    return values[..., 0], log_density
+    values, _, _ = mixture.modes(_log(weights), means[:, :, dim:dim + 1],
+                                 scales[:, :, dim:dim + 1])
+    return values[..., 0]
 
 
 def quantile_bands(source, x_grid, *, coverages=(0.5, 0.8, 0.95), dim=0, data=None, ax=None,

@@ -14,6 +14,7 @@ from . import mixture, scores
 from . import modes as modes_module
 from . import quantiles as quantiles_module
 from .backend import array_module, to_host
+from .validation import check_fraction
 
 __all__ = ["MixturePredictions", "MixtureParameters", "Modes", "result_dtype"]
 
@@ -95,7 +96,9 @@ class MixturePredictions:
         """The highest mode of p(y | x), the most probable y, (N, D): found among every
         local mode (``predict_modes``), so it follows one branch of a multi-valued map
         instead of jumping with the heaviest component."""
-        return self._result(modes_module.modes(*self._mixture_at(X))[0][:, 0], X)
+        # the highest mode is kept whatever the threshold: no prominence to work out
+        top = modes_module.modes(*self._mixture_at(X), min_prominence=0, min_density_ratio=0)
+        return self._result(top[0][:, 0], X)
 
     def predict_approx_mode(self, X):
         """Mean of the heaviest component, μ_{argmax π}, the usual approximate mode, (N, D).
@@ -103,11 +106,23 @@ class MixturePredictions:
         m = self._mixture_at(X)
         return self._result(mixture._approx_mode(m.log_weights, m.means), X)
 
-    def predict_modes(self, X):
-        """Every local mode of p(y | x), highest density first (``Modes``): values (N, K, D)
-        (or (N, K)), NaN after the last mode of each row; log_density (N, K), -inf there;
-        count (N,). See ``modes.modes``."""
-        values, log_density, count = modes_module.modes(*self._mixture_at(X))
+    def predict_modes(self, X, min_prominence=modes_module.MIN_PROMINENCE,
+                      min_density_ratio=modes_module.MIN_DENSITY_RATIO):
+        """The modes of p(y | x) that stand out, highest density first (``Modes``): values
+        (N, K, D) (or (N, K)), NaN after the last mode of each row; log_density (N, K),
+        -inf there; count (N,).
+
+        A local maximum counts as a mode if its prominence is at least ``min_prominence``
+        (0.5 by default: on every way from it to a higher mode the density falls below
+        (1 - min_prominence) times its own) and its density is at least
+        ``min_density_ratio`` (0.05) times the highest mode's. The ripples of a mixture
+        that approximates a flat or skewed density, and bumps of no weight far in the
+        tails, are not modes; both 0 keep every local maximum. See ``modes.modes``."""
+        check_fraction(min_prominence, "min_prominence", closed=True)
+        check_fraction(min_density_ratio, "min_density_ratio", closed=True)
+        values, log_density, count = modes_module.modes(
+            *self._mixture_at(X), min_prominence=min_prominence,
+            min_density_ratio=min_density_ratio)
         return Modes(self._result(values, X), log_density.astype(result_dtype(X)), count)
 
     def cdf(self, X, y):

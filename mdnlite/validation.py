@@ -117,11 +117,11 @@ def check_positive_int(value, name, minimum=1):
     return int(value)
 
 
-def check_fraction(value, name):
-    """Return ``value`` as a float in [0, 1); a clear error otherwise."""
+def check_fraction(value, name, closed=False):
+    """Return ``value`` as a float in [0, 1) ([0, 1] if ``closed``); a clear error otherwise."""
     value = check_number(value, name)
-    if not 0 <= value < 1:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    if not (0 <= value <= 1 if closed else 0 <= value < 1):
+        raise ValueError(f"{name} must be in [0, 1{']' if closed else ')'}, got {value!r}")
     return float(value)
 
 

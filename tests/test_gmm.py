@@ -198,10 +198,10 @@ def test_conditional_matches_brute_force_conditioning_on_a_grid(covariance, give
         X = np.full((len(grid), 1), value)
         np.testing.assert_allclose(np.exp(cond.score_samples(X, grid)), density,
                                    rtol=1e-8, atol=1e-12 * density.max())
-        np.testing.assert_allclose(cond.predict([[value]]), [[mean]], rtol=1e-8, atol=1e-10)
-        np.testing.assert_allclose(cond.predict_variance([[value]]), [[variance]], rtol=1e-8)
-        np.testing.assert_allclose(cond.predict_covariance([[value]]), [[[variance]]],
-                                   rtol=1e-8)
+        # one target column: 1-D results, as for an MDN fitted on a 1-D y
+        np.testing.assert_allclose(cond.predict([[value]]), [mean], rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(cond.predict_variance([[value]]), [variance], rtol=1e-8)
+        np.testing.assert_allclose(cond.predict_covariance([[value]]), [variance], rtol=1e-8)
 
 
 def textbook(mean, covariance, inputs, targets, X):
@@ -248,7 +248,7 @@ def test_conditional_samples_and_temperatures():
     cond = gmm.condition([0])
     X = np.array([[-1.0], [0.2], [1.5]])
     y = cond.sample(X, n_samples=5, random_state=0)
-    assert y.shape == (3, 5, 1)
+    assert y.shape == (3, 5)  # one target: no target axis
     np.testing.assert_array_equal(y, cond.sample(X, n_samples=5, random_state=0))
     cold = cond.sample(X, n_samples=2, temperature=0, sigma_temperature=0, random_state=0)
     np.testing.assert_array_equal(cold, np.repeat(cond.predict_approx_mode(X)[:, None], 2, axis=1))
@@ -257,6 +257,23 @@ def test_conditional_samples_and_temperatures():
     np.testing.assert_allclose(many.var(axis=1), cond.predict_variance(X), rtol=0.06)
     assert cond.score(X, cond.predict(X)) == pytest.approx(
         float(cond.score_samples(X, cond.predict(X)).mean()))
+
+
+def test_one_target_column_gives_one_dimensional_results_like_an_mdn():
+    data = np.c_[curved(400, 2), np.random.default_rng(0).normal(size=400)]  # 3 columns
+    gmm = GaussianMixture(2, random_state=0).fit(data)
+    X = data[:7, :1]
+    # an int; None with one column left
+    for cond, X in ((gmm.condition([0], 1), data[:7, :1]), (gmm.condition([0, 2]), data[:7, [0, 2]])):
+        assert cond.predict(X).shape == cond.predict_mode(X).shape == (7,)
+        assert cond.predict_modes(X).values.shape == (7, 2)
+        assert cond.sample(X, 4, random_state=0).shape == (7, 4)
+        assert cond.predict_mixture(X).means.shape == (7, 2, 1)  # the mixture keeps its axis
+    X = data[:7, :1]
+    kept = gmm.condition([0], [1])  # a list of one keeps the target axis, as a[:, [1]] does
+    assert kept.predict(X).shape == kept.predict_mode(X).shape == (7, 1)
+    np.testing.assert_array_equal(kept.predict_mode(X)[:, 0], gmm.condition([0], 1).predict_mode(X))
+    assert gmm.condition([0]).predict(X).shape == (7, 2)  # two targets left
 
 
 def test_a_conditional_is_a_snapshot():

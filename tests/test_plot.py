@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import mdnlite  # noqa: E402
-from mdnlite import plot  # noqa: E402
+from mdnlite import mixture, plot  # noqa: E402
 from strict_backend import strict  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -144,7 +144,7 @@ def test_device_inputs_and_a_device_model_give_the_host_figures(fitted):
     fig = plot.density_heatmap(on_device, strict.asarray(xg), strict.asarray(y_grid),
                                n_samples=1, data=(strict.asarray(x), strict.asarray(t)))
     np.testing.assert_allclose(fig.axes[0].collections[0].get_array().reshape(31, 9),
-                               density.T)
+                               (density / density.max(axis=1, keepdims=True)).T)
     assert len(plot.five_charts(on_device, strict.asarray(x), strict.asarray(t)).axes) == 5
 
 
@@ -216,7 +216,8 @@ def test_density_heatmap(fitted, kind):
                                random_state=0)
     ax, colorbar = fig.axes
     image = ax.collections[0].get_array().reshape(40, 30)
-    np.testing.assert_allclose(image, plot.conditional_density(mdn, xg, y_grid).T)
+    density = plot.conditional_density(mdn, xg, y_grid).T  # (G_y, G_x)
+    np.testing.assert_allclose(image, density / density.max(axis=0))  # column by column
     mode, mean = ax.get_lines()
     np.testing.assert_allclose(mode.get_ydata(), np.asarray(mdn.predict_approx_mode(xg)),
                                rtol=1e-6)
@@ -225,6 +226,38 @@ def test_density_heatmap(fitted, kind):
     assert [len(c.get_offsets()) for c in ax.collections[1:]] == [N, 60]
     assert [text.get_text() for text in ax.get_legend().get_texts()] == [
         "data", "samples", "approximate mode", "conditional mean"]
+
+
+def test_density_heatmap_colour_scales_show_narrow_and_wide_columns():
+    # the spread grows 100-fold along x: on a shared linear scale the wide end is black
+    grid = np.linspace(0, 1, 6)
+    sd = 0.002 * 100.0 ** grid
+    params = (np.ones((6, 1)), np.zeros((6, 1, 1)), sd[:, None, None])
+    y_grid = np.linspace(-0.5, 0.5, 2001)
+    density = plot.conditional_density(params, None, y_grid)  # (6, G_y)
+
+    def drawn(scale):
+        fig = plot.density_heatmap(params, grid, y_grid, color_scale=scale, show_mean=False,
+                                   show_mode=False)
+        mesh = fig.axes[0].collections[0]
+        return mesh.get_array().reshape(len(y_grid), 6), mesh.get_clim(), fig.axes[1]
+
+    column, limits, bar = drawn("column")
+    np.testing.assert_allclose(column.max(axis=0), 1.0)  # every x reaches the top colour
+    np.testing.assert_allclose(column, (density / density.max(axis=1, keepdims=True)).T)
+    assert limits == (0.0, 1.0) and bar.get_ylabel() == "p(y | x), relative to its highest at each x"
+    linear, limits, _ = drawn("linear")
+    np.testing.assert_allclose(linear, density.T)
+    assert limits[1] == pytest.approx(np.quantile(density, 0.995))
+    assert linear[:, -1].max() < 0.1 * limits[1]  # the widest column: all but black
+    log, limits, bar = drawn("log")
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(log, np.log10(density.T))
+    top = np.log10(density.max())
+    assert limits == pytest.approx((top - plot.LOG_DECADES, top))
+    assert bar.get_ylabel() == "log10 p(y | x)"
+    with pytest.raises(ValueError, match="color_scale must be one of"):
+        plot.density_heatmap(params, grid, y_grid, color_scale="sqrt")
 
 
 def test_density_heatmap_into_given_axes_without_overlays(fitted):
@@ -338,8 +371,8 @@ def test_every_figure_names_the_input_and_the_target(fitted):
     for ax in plot.three_panels(x, t, ls, mdn, random_state=0, names=names).axes:
         assert (ax.get_xlabel(), ax.get_ylabel()) == names
     image, colorbar = plot.density_heatmap(mdn, xv, y_grid, names=names).axes
-    assert (image.get_xlabel(), image.get_ylabel(), colorbar.get_ylabel()) == ("t", "x",
-                                                                               "p(x | t)")
+    assert (image.get_xlabel(), image.get_ylabel(), colorbar.get_ylabel()) == (
+        "t", "x", "p(x | t), relative to its highest at each t")
     (slices,) = plot.density_slices({"MDN": mdn}, xv, y_grid, names=names).axes
     assert (slices.get_xlabel(), slices.get_title()) == ("x", "p(x | t)")
     assert [text.get_text() for text in slices.get_legend().get_texts()] == [
@@ -497,11 +530,15 @@ def test_density_heatmap_draws_the_strong_true_modes(fitted):
     fig = plot.density_heatmap(mdn, xg, np.linspace(-0.5, 1.5, 40), show_mode=False,
                                show_mean=False, show_modes=True)
     (line,) = fig.axes[0].get_lines()
-    modes = mdn.predict_modes(xg)
-    strong = modes.log_density >= modes.log_density[:, :1] + math.log(plot.MODE_DENSITY_RATIO)
+    # like with like: the figure finds the modes of the float64 mixture the model predicts
+    w, mu, s = mdn.predict_mixture(xg)
+    values, _, count = mixture.modes(np.log(w), mu, s)
     drawn = line.get_ydata().reshape(len(xg), -1)
-    np.testing.assert_allclose(drawn, np.where(strong, modes.values, np.nan), rtol=1e-6,
-                               equal_nan=True)
+    np.testing.assert_array_equal(drawn, values[..., 0])
+    # and predict_modes (float32 here) finds the same modes, to its solver's tolerance
+    modes = mdn.predict_modes(xg)
+    np.testing.assert_array_equal(modes.count, count)
+    np.testing.assert_allclose(modes.values, values[..., 0], atol=1e-4, equal_nan=True)
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["modes"]
 
 

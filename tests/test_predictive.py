@@ -11,6 +11,7 @@ import pytest
 
 import mdnlite
 from mdnlite import MDN, GaussianMixture, Regressor, datasets, mixture, special
+from mdnlite import modes as modes_module
 from mdnlite.backend import to_host
 from strict_backend import strict
 
@@ -190,12 +191,27 @@ def test_every_mode_is_a_stationary_maximum_ranked_by_density(kind, D):
 
 def test_one_dimensional_modes_agree_with_a_grid():
     lw, mu, s = random_mixtures(N=300, K=5, spread=2.0, seed=3)
-    _, _, count = mixture.modes(lw, mu, s)
+    _, _, count = mixture.modes(lw, mu, s, min_prominence=0, min_density_ratio=0)  # all
+    values, _, prominent = mixture.modes(lw, mu, s, min_prominence=0.3, min_density_ratio=0)
+    _, _, dense = mixture.modes(lw, mu, s, min_prominence=0, min_density_ratio=0.2)
     grid = np.linspace(-15, 15, 60001)
     for n in range(lw.shape[0]):
         p = (np.exp(lw[n]) * stats.norm.pdf(grid[:, None], mu[n, :, 0], s[n, :, 0])).sum(1)
-        peaks = ((p[1:-1] > p[:-2]) & (p[1:-1] > p[2:])).sum()
-        assert count[n] == peaks
+        peaks = np.flatnonzero((p[1:-1] > p[:-2]) & (p[1:-1] > p[2:])) + 1
+        assert count[n] == len(peaks)
+        # prominence on the grid: the density must fall below 70% of a peak's on the way to
+        # every higher (or equal, earlier-ranked) peak, or to the ends
+        kept = []
+        for i in peaks:
+            cols = []
+            for side in (p[i::-1], p[i:]):
+                higher = np.flatnonzero(side > p[i])
+                cols.append(side[:higher[0]].min() if len(higher) else 0.0)
+            if 1 - max(cols) / p[i] >= 0.3:
+                kept.append(grid[i])
+        assert prominent[n] == len(kept)
+        np.testing.assert_allclose(np.sort(values[n, :prominent[n], 0]), kept, atol=1e-3)
+        assert dense[n] == (p[peaks] >= 0.2 * p[peaks].max()).sum()
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +225,64 @@ def branches(x):
     t = np.linspace(-0.2, 1.2, 14001)
     f = t + 0.3 * np.sin(2 * np.pi * t) - x
     return t[:-1][np.sign(f[:-1]) != np.sign(f[1:])]
+
+
+def test_ripples_of_a_flat_top_are_not_modes():
+    # eight equal components 1.9 σ apart: a plateau with shallow ripples on it
+    K = 8
+    lw, mu, s = np.full((1, K), -math.log(K)), np.linspace(0, 7 * 1.9, K)[None, :, None], \
+        np.ones((1, K, 1))
+    assert mixture.modes(lw, mu, s, min_prominence=0, min_density_ratio=0)[2][0] == 8
+    x, log_p, count = mixture.modes(lw, mu, s)
+    assert count[0] == 1 and mu[0, 0, 0] < x[0, 0, 0] < mu[0, -1, 0]
+    np.testing.assert_allclose(mixture.mode(lw, mu, s), x[:, 0])  # the highest is kept
+    values, heights, _ = mixture.modes(lw, mu, s, min_prominence=0, min_density_ratio=0)
+    prominence = modes_module.prominence(lw, mu, s, values, heights)
+    assert np.nanmax(prominence[0, 1:]) < 0.05 and prominence[0, 0] == 1.0
+
+
+@pytest.mark.parametrize("apart, expected", [(3.3, 1), (3.5, 2), (8.0, 2)])
+def test_two_equal_gaussians_count_as_two_modes_from_3_4_scales_apart(apart, expected):
+    lw, mu, s = np.log([[0.5, 0.5]]), np.array([[[0.0], [apart]]]), np.ones((1, 2, 1))
+    assert mixture.modes(lw, mu, s)[2][0] == expected
+    assert mixture.modes(lw, mu, s, min_prominence=0)[2][0] == 2  # two maxima from 2 σ
+
+
+def test_a_bump_of_no_weight_far_out_is_not_a_mode():
+    lw, mu, s = np.log([[1 - 1e-6, 1e-6]]), np.array([[[0.0], [50.0]]]), np.ones((1, 2, 1))
+    x, _, count = mixture.modes(lw, mu, s)
+    assert count[0] == 1 and abs(x[0, 0, 0]) < 1e-6
+    assert mixture.modes(lw, mu, s, min_density_ratio=0)[2][0] == 2  # prominence 1: kept
+    assert mixture.modes(lw, mu, s, min_density_ratio=1e-7)[2][0] == 2
+
+
+def test_prominence_in_two_dimensions_follows_the_dip_between_the_modes():
+    # two round bumps 4 σ apart (a deep dip) and, in a second mixture, 2.6 σ apart (shallow)
+    lw = np.log([[0.6, 0.4], [0.6, 0.4]])
+    mu = np.array([[[0.0, 0.0], [4.0, 0.0]], [[0.0, 0.0], [2.6, 0.0]]])
+    s = np.ones((2, 2, 2))
+    values, heights, count = mixture.modes(lw, mu, s, min_prominence=0, min_density_ratio=0)
+    assert list(count) == [2, 2]
+    prominence = modes_module.prominence(lw, mu, s, values, heights)
+    # on the line between the two modes the lowest density is the col (by symmetry)
+    for n in range(2):
+        line = values[n, 0] + np.linspace(0, 1, 20001)[:, None] * (values[n, 1] - values[n, 0])
+        log_p = mixture.log_prob(line, lw[[n] * len(line)], mu[[n] * len(line)],
+                                 s[[n] * len(line)])
+        np.testing.assert_allclose(prominence[n, 1], 1 - np.exp(log_p.min() - heights[n, 1]),
+                                   rtol=1e-6)
+    assert list(mixture.modes(lw, mu, s)[2]) == [2, 1]
+
+
+def test_mode_thresholds_are_checked():
+    lw, mu, s = np.log([[0.5, 0.5]]), np.array([[[0.0], [5.0]]]), np.ones((1, 2, 1))
+    for bad in (-0.1, 1.5, math.nan):
+        with pytest.raises(ValueError, match="min_prominence"):
+            mixture.modes(lw, mu, s, min_prominence=bad)
+        with pytest.raises(ValueError, match="min_density_ratio"):
+            mixture.modes(lw, mu, s, min_density_ratio=bad)
+    with pytest.raises(TypeError, match="min_prominence"):
+        mixture.modes(lw, mu, s, min_prominence="high")
 
 
 def test_the_inverse_sine_at_one_half_has_three_modes_on_its_branches():
@@ -225,8 +299,7 @@ def test_the_inverse_sine_at_one_half_has_three_modes_on_its_branches():
 def test_a_fitted_models_modes_are_the_peaks_of_its_density(inverse_sine_model):
     m = inverse_sine_model
     t = np.linspace(0.1, 0.9, 17)
-    modes = m.predict_modes(t)
-    assert (modes.count[(t > 0.45) & (t < 0.55)] >= 3).all()  # the three branches
+    modes = m.predict_modes(t, min_prominence=0, min_density_ratio=0)  # every local maximum
     grid = np.linspace(-0.5, 1.5, 4001)
     for n in range(len(t)):
         log_p = m.score_samples(np.full_like(grid, t[n]), grid)
@@ -241,8 +314,10 @@ def test_predict_mode_is_the_highest_mode(inverse_sine_model):
     m = inverse_sine_model
     top = m.predict_mode(x)
     log_p = m.score_samples(x, top)
-    for other in m.predict_modes(x).values.T:
+    for other in m.predict_modes(x, min_prominence=0, min_density_ratio=0).values.T:
         ok = ~np.isnan(other)
+        if not ok.any():
+            continue
         assert (log_p[ok] >= m.score_samples(x[ok], other[ok]) - 1e-6).all()
     w, mu, _ = m.predict_mixture(x)
     np.testing.assert_array_equal(m.predict_approx_mode(x), mu[np.arange(len(x)), w.argmax(1), 0])
@@ -328,7 +403,7 @@ def models():
         "mdn-2d-full": (MDN(2, covariance="full", **tiny).fit(X, y2), X, y2),
         "regressor": (Regressor(**tiny).fit(X, y1), X, y1),
         "gmm": (GaussianMixture(3, random_state=0).fit(np.c_[X, y1]).condition([0, 1]),
-                X, y1[:, None]),
+                X, y1),
     }
 
 
