@@ -56,7 +56,7 @@ def compare(name, make, slices, names, args, plt):
     joint = np.column_stack([x, y])
     rows = []
 
-    mdn = mdnlite.MDN(n_components=20, hidden_sizes=(64, 64), activation="relu",
+    mdn = mdnlite.MDN(n_components=20, n_members=1, hidden_sizes=(64, 64), activation="relu",
                       learning_rate=5e-3, batch_size=512, max_epochs=args.epochs,
                       backend=args.backend, random_state=args.seed)
     start = time.perf_counter()

@@ -34,7 +34,7 @@ def parse_args(argv=None):
 
 
 def make_model(args, weight_decay):
-    return mdnlite.MDN(n_components=10, hidden_sizes=(25, 10), activation="tanh",
+    return mdnlite.MDN(n_components=10, n_members=1, hidden_sizes=(25, 10), activation="tanh",
                        scale_activation="exp", min_scale=1e-3, optimizer="rmsprop",
                        learning_rate=0.01, batch_size=256, max_epochs=args.epochs,
                        weight_decay=weight_decay, backend=args.backend,

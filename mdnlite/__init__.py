@@ -7,7 +7,7 @@ and is trained by minimising the negative log-likelihood, with every gradient de
 from . import datasets, gradcheck, mixture, plot
 from .backend import BackendUnavailableError, get_xp, resolve_dtype, to_host
 from .callbacks import Callback, EarlyStopping, ReduceLROnPlateau
-from .estimator import DivergenceWarning, NonFiniteLossError, NotFittedError
+from .estimator import DivergenceWarning, NonFiniteLossError, NotFittedError, OverfittingWarning
 from .gmm import GaussianMixture
 from .head import MixtureHead
 from .io import ModelFileError, load
@@ -15,7 +15,7 @@ from .model import MDN
 from .predictions import MixtureParameters
 from .regressor import Regressor
 from .layers import ELU, Dense, Identity, ReLU, Sigmoid, Softplus, Tanh
-from .network import Sequential, mlp
+from .network import Parallel, Sequential, mlp
 from .optim import SGD, Adam, RMSProp
 
 __version__ = "0.1.0"
@@ -31,6 +31,7 @@ __all__ = [
     "Callback",
     "NonFiniteLossError",
     "DivergenceWarning",
+    "OverfittingWarning",
     "NotFittedError",
     "ModelFileError",
     "Adam",
@@ -43,6 +44,7 @@ __all__ = [
     "ReLU",
     "SGD",
     "Sequential",
+    "Parallel",
     "Sigmoid",
     "Softplus",
     "Tanh",

@@ -16,12 +16,13 @@ import numpy as np
 from . import io, mixture, training
 from .backend import array_module, get_xp, resolve_dtype
 from .layers import make_activation
-from .network import mlp, n_parameters
+from .network import Parallel, mlp, n_parameters
 from .optim import make_optimizer
 from .params import Params
 from .progress import check_verbose, progress
 from .scaling import Standardizer
-from .training import EVAL_BATCH, DivergenceWarning, NonFiniteLossError
+from .callbacks import EarlyStopping
+from .training import EVAL_BATCH, DivergenceWarning, NonFiniteLossError, OverfittingWarning
 from .validation import (
     check_array,
     check_fraction,
@@ -33,8 +34,8 @@ from .validation import (
     feature_names,
 )
 
-__all__ = ["NetworkEstimator", "NonFiniteLossError", "DivergenceWarning", "NotFittedError",
-           "auto_noise",
+__all__ = ["NetworkEstimator", "NonFiniteLossError", "DivergenceWarning", "OverfittingWarning",
+           "NotFittedError", "auto_noise", "auto_early_stopping",
            "auto_epochs", "auto_weight_decay", "AUTO_STEPS"]
 
 AUTO_STEPS = 10_000  # optimizer steps of a fit with max_epochs="auto"
@@ -50,19 +51,39 @@ def auto_epochs(n_samples, batch_size):
     return max(1, math.ceil(AUTO_STEPS / math.ceil(n_samples / batch_size)))
 
 
-def auto_noise(n_samples):
-    """The default noise level, in standardised units, for N training samples.
+def auto_noise(n_samples, n_dims=1):
+    """The default noise level, in standardised units, for N training samples of d columns.
 
-    h = min(NOISE_SCALE / sqrt(N), NOISE_MAX): 0.081 for N = 300, 0.014 for N = 10,000.
-    The constant was chosen on ``benchmarks/quality.py``: there, N = 300 needs h near 0.1
-    (0.07 suits the inverse sine best, 0.2 the spiral; none at all overfits to NLLs of tens
-    of nats), while at N = 10,000 any h above 0.02 already costs accuracy. A kernel density
-    estimate's N^(-1/(4 + d)) rate shrinks far too slowly for that.
+    h = min(NOISE_SCALE N^(-1/(1 + d)), NOISE_MAX). For the targets d = 1 whatever their
+    number, h = 1.4 / sqrt(N): 0.081 for N = 300, 0.014 for N = 10,000. The constant was
+    chosen on ``benchmarks/quality.py``: there, N = 300 needs h near 0.1 (0.07 suits the
+    inverse sine best, 0.2 the spiral; none at all overfits to NLLs of tens of nats), while
+    at N = 10,000 any h above 0.02 already costs accuracy. For the inputs d is their number
+    of columns: as a kernel bandwidth, the noise must shrink the more slowly the more
+    dimensions the data fill (0.42 for N = 300 and d = 8, 0.6 for N = 500 and d = 13),
+    chosen on ``benchmarks/tabular.py``, where the 1 / sqrt(N) of one input leaves tables of
+    8-19 columns memorised.
     """
-    return min(NOISE_SCALE / math.sqrt(n_samples), NOISE_MAX)
+    return min(NOISE_SCALE * n_samples ** (-1.0 / (1 + n_dims)), NOISE_MAX)
 
 
-NOISE_SCALE, NOISE_MAX = 1.4, 0.25
+NOISE_SCALE, NOISE_MAX = 1.4, 1.0
+
+
+def auto_early_stopping(n_features, n_validation):
+    """Whether ``early_stopping="auto"`` holds rows out and stops early: with more than one
+    input, when the held-out part has at least MIN_VALIDATION_ROWS rows.
+
+    With one input the noise of ``auto_noise`` is regularisation enough (it was tuned on
+    one-input problems, and holding rows out only costs them data: the inverse sine at
+    N = 300 loses 0.02 nats); with several, how strongly to smooth depends on how much each
+    input matters, which no rule of N and d knows, and the held-out loss measures it.
+    """
+    return n_features > 1 and n_validation >= MIN_VALIDATION_ROWS
+
+
+MIN_VALIDATION_ROWS = 10
+PATIENCE_STEPS = 2500  # early stopping waits this many optimizer steps past the best epoch
 
 
 def auto_weight_decay(n_samples):
@@ -121,10 +142,24 @@ input_noise, target_noise : float >= 0 or "auto"
     Standard deviation of the Gaussian noise added afresh to the (standardised) inputs
     and targets of every training minibatch: noise regularisation (Rothfuss et al.
     2019), a smoothing that keeps small data sets from being memorised. Never applied
-    to validation data or predictions. "auto" is ``auto_noise(N)`` for N training
-    samples, 1.4 / sqrt(N) (at most 0.25): it shrinks as the data grow. The ``MDN``
-    defaults to "auto"; the ``Regressor`` to 0 (noise on x would blur the fitted mean,
-    and on y it only slows least squares down).
+    to validation data or predictions. "auto" is ``auto_noise(N, d)`` for N training
+    samples: 1.4 N^(-1/(1 + d)), at most 1, with d the number of input columns for the
+    inputs and d = 1 for the targets (1.4 / sqrt(N)); it shrinks as the data grow, and
+    the more slowly the more inputs there are. The ``MDN`` defaults to "auto"; the
+    ``Regressor`` to 0 (noise on x would blur the fitted mean, and on y it only slows
+    least squares down).
+early_stopping : bool or "auto"
+    Hold ``validation_fraction`` of the rows out of training (drawn at random), score
+    them after every epoch, keep the weights of the epoch that scored best, and stop
+    once it has not improved for 10 epochs and ``PATIENCE_STEPS`` (2,500) optimizer
+    steps (``callbacks.EarlyStopping``); ``best_epoch_`` records it. With
+    ``validation_data`` or ``validation_split`` given to ``fit``, those rows are scored
+    instead and nothing more is held out. "auto" does so when the inputs have more than
+    one column and the held-out part has at least 10 rows (``auto_early_stopping``): on
+    a table of several inputs, how strongly to smooth is something the held-out loss
+    measures and no rule of N and d knows; with one input the noise rule suffices.
+validation_fraction : float in (0, 1)
+    The fraction of the rows that early stopping holds out.
 backend : {"numpy", "cupy", "auto"}
     Where the network lives and computes: NumPy on the CPU, CuPy on a CUDA device, or
     "auto", CuPy when it imports and sees a device and NumPy otherwise. Predictions come
@@ -200,8 +235,9 @@ class NetworkEstimator(Params):
                  learning_rate=3e-3, weight_decay="auto",
                  clip_norm=None, max_epochs="auto", batch_size=256,
                  learning_rate_schedule="cosine", standardize=True, input_noise=0.0,
-                 target_noise=0.0, backend="numpy", dtype="float32", random_state=None,
-                 warm_start=False, verbose="auto"):
+                 target_noise=0.0, early_stopping="auto", validation_fraction=0.1,
+                 backend="numpy", dtype="float32", random_state=None, warm_start=False,
+                 verbose="auto"):
         self.hidden_sizes = hidden_sizes
         self.activation = activation
         self.optimizer = optimizer
@@ -214,6 +250,8 @@ class NetworkEstimator(Params):
         self.standardize = standardize
         self.input_noise = input_noise
         self.target_noise = target_noise
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.backend = backend
         self.dtype = dtype
         self.random_state = random_state
@@ -251,12 +289,28 @@ class NetworkEstimator(Params):
             if not 0 <= check_number(value, name) < math.inf:
                 raise ValueError(f"{name} must be 'auto' or a finite number >= 0, got "
                                  f"{value!r}")
+        if not (isinstance(self.early_stopping, (bool, np.bool_))
+                or (isinstance(self.early_stopping, str) and self.early_stopping == "auto")):
+            raise ValueError(f"early_stopping must be True, False or 'auto', got "
+                             f"{self.early_stopping!r}")
+        if not 0 < check_fraction(self.validation_fraction, "validation_fraction"):
+            raise ValueError(f"validation_fraction must be in (0, 1), got "
+                             f"{self.validation_fraction!r}")
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise TypeError(f"warm_start must be True or False, got {self.warm_start!r}")
         check_verbose(self.verbose)
         check_random_state(self.random_state)
         self._hidden = tuple(int(w) for w in sizes)
         return get_xp(self.backend), resolve_dtype(self.dtype)
+
+    # parameters added since the first release, with the values that a model saved or
+    # pickled before they existed was trained with: ``io.load`` and unpickling fill them in
+    _PARAMS_ADDED = {"early_stopping": False, "validation_fraction": 0.1}
+
+    def __setstate__(self, state):
+        for name, value in self._PARAMS_ADDED.items():
+            state.setdefault(name, value)
+        self.__dict__.update(state)
 
     # the parameters that shape the fitted network: a saved file records them as fitted, even
     # if set_params changed them since (the change takes effect at the next fit)
@@ -280,8 +334,10 @@ class NetworkEstimator(Params):
         self._rng = check_random_state(self.random_state)
         self.n_features_in_, self.n_targets_ = n_features, n_targets
         self.loss_ = self._make_loss(n_targets)
-        self.network_ = mlp([n_features, *self._hidden, self.loss_.n_outputs], self.activation,
-                            rng=self._rng, backend=xp, dtype=dtype)
+        sizes = [n_features, *self._hidden, self.loss_.n_outputs]
+        members = [mlp(sizes, self.activation, rng=self._rng, backend=xp, dtype=dtype)
+                   for _ in range(self._n_members)]
+        self.network_ = members[0] if len(members) == 1 else Parallel(members)
         self.optimizer_ = make_optimizer(self.optimizer, learning_rate=self.learning_rate,
                                          clip_norm=self.clip_norm)
         self.loss_curve_, self.validation_loss_curve_, self.learning_rate_curve_ = [], [], []
@@ -289,6 +345,8 @@ class NetworkEstimator(Params):
 
     def _make_loss(self, n_targets):
         raise NotImplementedError
+
+    _n_members = 1  # networks trained side by side (an ensemble: ``MDN(n_members=M)``)
 
     @property
     def _xp(self):
@@ -360,7 +418,14 @@ class NetworkEstimator(Params):
         if split and not 1 <= n_val < X.shape[0]:
             raise ValueError(f"validation_split={split} leaves no training or no validation "
                              f"samples out of {X.shape[0]}")
-        callbacks = _check_callbacks(callbacks, validation=validation_data is not None or split)
+        given = X_val.shape[0] if validation_data is not None else n_val  # the caller's
+        callbacks = _check_callbacks(callbacks, validation=bool(given))
+        stopper = self._early_stopper(X.shape, given, callbacks)
+        if stopper is not None:
+            callbacks.append(stopper)
+            if not given:
+                split = float(self.validation_fraction)
+                n_val = int(round(split * X.shape[0]))
         verbose = check_verbose(self.verbose if verbose is None else verbose)
         if not continuing:
             self._initialise(X.shape[1], y.shape[1], xp, dtype, scaler, layout)
@@ -414,8 +479,31 @@ class NetworkEstimator(Params):
             note = self._training_note(watch[1])
             if note:
                 print(note, file=sys.stderr, flush=True)
+        self.best_epoch_ = (None if stopper is None or stopper.best_epoch is None
+                            else watch[0] + stopper.best_epoch)
         self._warn_if_diverged(watch)
+        if val is not None:
+            self._warn_if_overfitted(val, data, rows)
         return self
+
+    def _early_stopper(self, shape, given, callbacks):
+        """The ``EarlyStopping`` that ``early_stopping`` asks for on data of ``shape`` (N,
+        D_in), or None; ``given``: how many held-out rows the caller gave (0: none). None
+        too when the caller's callbacks stop early themselves."""
+        mode = self.early_stopping if isinstance(self.early_stopping, str) else bool(
+            self.early_stopping)
+        if not mode or any(isinstance(cb, EarlyStopping) for cb in callbacks):
+            return None
+        n_val = int(round(float(self.validation_fraction) * shape[0]))
+        if mode == "auto":
+            if not auto_early_stopping(shape[1], given or n_val):
+                return None
+        elif not given and not 1 <= n_val < shape[0]:
+            raise ValueError(f"early_stopping=True with validation_fraction="
+                             f"{self.validation_fraction} holds out {n_val} of {shape[0]} "
+                             f"samples: too few to train on or to score")
+        return EarlyStopping(patience=10, patience_steps=PATIENCE_STEPS,
+                             restore_best_weights=True)
 
     def partial_fit(self, X, y):
         """One epoch over (X, y), initialising the model on the first call; returns self.
@@ -458,8 +546,8 @@ class NetworkEstimator(Params):
         decay = self.weight_decay
         self.optimizer_.weight_decay = (auto_weight_decay(n_samples) if decay == "auto"
                                         else float(decay))
-        levels = [auto_noise(n_samples) if v == "auto" else float(v)
-                  for v in (self.input_noise, self.target_noise)]
+        levels = [auto_noise(n_samples, d) if v == "auto" else float(v)
+                  for v, d in ((self.input_noise, self.n_features_in_), (self.target_noise, 1))]
         self.noise_ = tuple(levels)
         if not any(levels):
             return None
@@ -570,10 +658,47 @@ class NetworkEstimator(Params):
                 f". Try a smaller learning_rate (this fit used {self.learning_rate}), "
                 "clip_norm=1.0, or EarlyStopping(restore_best_weights=True)"), stacklevel=3)
 
+    def _warn_if_overfitted(self, val, data, rows):
+        """An ``OverfittingWarning`` if the fitted model scores worse on the held-out rows
+        ``val`` (packed) than the best constant prediction of the training targets, by more
+        than two standard errors of the difference (a few held-out rows scored a little
+        worse are no evidence)."""
+        train = self._xp.take(data, self._xp.asarray(rows[:WATCH_ROWS * 16]), axis=0)
+        targets = self._unpack(val)[1]
+        with np.errstate(all="ignore"):
+            model = self._sample_losses(val)
+            constant = self._constant_losses(targets, self._unpack(train)[1])
+        diff = model - constant
+        n = diff.shape[0]
+        if n < 2 or not np.isfinite(constant).all():
+            return
+        worse, error = float(diff.mean()), float(diff.std(ddof=1)) / math.sqrt(n)
+        if worse > 2 * error or not np.isfinite(worse):
+            warnings.warn(OverfittingWarning(
+                f"{type(self).__name__} scores {model.mean():.4g} on the {n} held-out "
+                f"samples, worse than the {constant.mean():.4g} of {self._CONSTANT} (by "
+                f"{worse:.3g} ± {error:.2g}): it has learned nothing that carries over to new "
+                "data. Try stronger regularisation (a larger input_noise, early_stopping=True, "
+                "a larger weight_decay), a smaller network (hidden_sizes)"
+                + (", fewer n_components" if hasattr(self, "n_components") else "")
+                + ", or more data"), stacklevel=3)
+
+    _CONSTANT = ""  # the best constant prediction: what _constant_losses computes
+
+    def _sample_losses(self, sample):
+        """The loss of each packed row, in the curves' units, as a host float64 array."""
+        raise NotImplementedError
+
+    def _constant_losses(self, targets, fitted_to):
+        """The loss of each row of (standardised) ``targets``, in the curves' units, of the
+        best constant prediction of the targets ``fitted_to``, as a host float64 array."""
+        raise NotImplementedError
+
     def _constant_loss(self, targets):
-        """(loss of the best constant prediction of ``targets`` in the curves' units, its
-        description); NaN where there is none to compare with."""
-        return math.nan, ""
+        """(mean loss of the best constant prediction of ``targets`` on themselves, in the
+        curves' units, its description); NaN where there is none to compare with."""
+        with np.errstate(all="ignore"):
+            return float(np.mean(self._constant_losses(targets, targets))), self._CONSTANT
 
     def _diverged_above(self, start):
         """The loss above which a fit has diverged, given the larger of its loss at the start
@@ -646,7 +771,8 @@ class NetworkEstimator(Params):
         if opt.strings("state_names") != (names if opt.integer("iterations") else []):
             raise io.ModelFileError(f"has an invalid state.optimizer.state_names: expected "
                                     f"{names} for {self.optimizer!r} after training")
-        n_params = n_parameters([F, *self._hidden, self._make_loss(D).n_outputs])
+        n_params = self._n_members * n_parameters([F, *self._hidden,
+                                                   self._make_loss(D).n_outputs])
         arrays = {"params": ((n_params,), dtype)}
         for name, size in (("x_mean", F), ("x_scale", F), ("y_mean", D), ("y_scale", D)):
             arrays[f"standardizer.{name}"] = ((size,), "float64")
@@ -748,6 +874,8 @@ class NetworkEstimator(Params):
         if X.shape[0] <= EVAL_BATCH:
             return net.predict(X)
         parts = [net.predict(X[s:s + EVAL_BATCH]) for s in range(0, X.shape[0], EVAL_BATCH)]
+        if isinstance(net, Parallel):  # a list of outputs per chunk: joined member by member
+            return [self._xp.concatenate(member, axis=0) for member in zip(*parts)]
         return self._xp.concatenate(parts, axis=0)
 
 

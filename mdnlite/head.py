@@ -283,7 +283,14 @@ class MixtureHead:
     def _nll_forward(self, zt, y):
         """``nll_forward`` without its checks, on zt = zᵀ (n_outputs, N), C-contiguous: the
         training step's path."""
-        N = zt.shape[1]
+        log_p, cache = self._log_likelihoods(zt, y)
+        loss = log_p.sum() * (-1.0 / zt.shape[1]) + 0.5 * self.n_dims * LOG_2PI
+        return loss, cache
+
+    def _log_likelihoods(self, zt, y):
+        """(log p(y_n | x_n) + (D/2) log 2π for each sample, (1, N); the ``NLLCache``) on
+        zt = zᵀ: the forward pass of ``_nll_forward`` before the batch mean (an ensemble
+        combines its members' log-likelihoods sample by sample)."""
         logits, means, s, lower = self._split_components_first(zt)
         log_w, weights, log_total, _ = softmax_parts(logits, axis=0)  # (K, N)
         log_w -= log_total  # log π (K, N)
@@ -298,10 +305,9 @@ class MixtureHead:
             log_comp, u = log_normal(y, means, scales, axis=1, normalised=False)  # (K, D, N)
         log_comp += log_w  # (K, N): log π_k + log N_k + (D/2) log 2π
         _, resp, log_total, m = softmax_parts(log_comp, axis=0)  # γ (K, N); (1, N) twice
-        # log p(y_n) = log_total_n + m_n - (D/2) log 2π, summed over the batch
+        # log p(y_n) = log_total_n + m_n - (D/2) log 2π
         log_total += m
-        loss = log_total.sum() * (-1.0 / N) + 0.5 * self.n_dims * LOG_2PI
-        return loss, NLLCache(resp, weights, u, scales, a, L)
+        return log_total, NLLCache(resp, weights, u, scales, a, L)
 
     def nll_backward(self, cache):
         """dL/dz (N, n_outputs) in closed form from the forward cache.

@@ -316,6 +316,10 @@ def _parse(meta_json):
 def _construct(cls, params, backend):
     """An unfitted ``cls`` from the saved hyperparameters, each checked by the class."""
     names = set(cls().get_params())
+    if isinstance(params.value, dict):  # a file from before a parameter existed implies it
+        added = getattr(cls, "_PARAMS_ADDED", {})
+        params = Fields({**{k: v for k, v in added.items() if k in names}, **params.value},
+                        "params")
     if set(params.value) != names:
         raise ModelFileError(f"has params that do not fit {cls.__name__} (missing "
                              f"{sorted(names - set(params.value))}, unexpected "

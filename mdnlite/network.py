@@ -11,7 +11,7 @@ import numpy as np
 from .backend import array_module, get_xp, resolve_dtype
 from .layers import Dense, make_activation
 
-__all__ = ["Sequential", "mlp", "n_parameters"]
+__all__ = ["Sequential", "Parallel", "mlp", "n_parameters"]
 
 
 class Sequential:
@@ -110,6 +110,57 @@ class Sequential:
             if not wanted:
                 return None
         return dy
+
+
+class Parallel(Sequential):
+    """M networks side by side, each seeing the same input, their parameters in one buffer.
+
+    The members of an ensemble (``MDN(n_members=M)``): ``forward``, ``predict`` and
+    ``backward`` run each member on its own and take or return a list of M outputs (or
+    output gradients). The members' parameters and gradients are consecutive slices of
+    ``flat_params`` and ``flat_grads``, member 0 first, so that one optimizer step updates
+    them all, and saving, loading and ``get_weights`` see one flat vector.
+
+    Parameters
+    ----------
+    members : list of Sequential
+        Their values are copied into the shared buffers, and each member's own
+        ``flat_params`` and ``flat_grads`` become views of its slice.
+    """
+
+    def __init__(self, members):
+        self.members = list(members)
+        super().__init__([layer for member in self.members for layer in member.layers])
+        self._bind_members()
+
+    def _bind_members(self):
+        """Point each member's flat buffers at its slice of the shared ones (no copy)."""
+        offset = 0
+        for member in self.members:
+            n = member.n_params
+            member.flat_params = self.flat_params[offset:offset + n]
+            member.flat_grads = self.flat_grads[offset:offset + n]
+            member._bind()
+            offset += n
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._bind()
+        self._bind_members()
+
+    def forward(self, x, transpose=False):
+        """Each member's output for x, a list of M arrays (see ``Sequential.forward``)."""
+        return [member.forward(x, transpose) for member in self.members]
+
+    def predict(self, x, transpose=False):
+        """Each member's output for x, keeping nothing: a list of M arrays."""
+        return [member.predict(x, transpose) for member in self.members]
+
+    def backward(self, dys, need_dx=False):
+        """Backpropagate each member's output gradient (a list of M (N, n_out) arrays),
+        overwriting every gradient; the members' dL/dx summed when ``need_dx``."""
+        dxs = [member.backward(dy, need_dx) for member, dy in zip(self.members, dys)]
+        return sum(dxs[1:], dxs[0]) if need_dx else None
 
 
 def _transposed(y):

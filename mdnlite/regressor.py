@@ -5,8 +5,10 @@ multi-valued problems. For comparisons in nats it scores with a Gaussian whose v
 target dimension is the mean squared residual on the training data.
 """
 
+import numpy as np
+
 from . import io, mixture
-from .backend import array_module
+from .backend import array_module, to_host
 from .estimator import NetworkEstimator
 from .predictions import MixturePredictions
 
@@ -86,9 +88,17 @@ class Regressor(MixturePredictions, NetworkEstimator):
         variance = (residual * residual).mean(axis=0)  # (D,)
         self.noise_variance_ = self.standardizer_.unscale_variances(variance)
 
-    def _constant_loss(self, targets):
-        # the mean of the targets has a mean squared error of their mean variance
-        return float(targets.var(axis=0).mean()), "predicting the mean of the training targets"
+    _CONSTANT = "predicting the mean of the training targets"
+
+    def _constant_losses(self, targets, fitted_to):
+        # the mean of the targets fitted to: its squared error, averaged over the D targets
+        residual = targets - fitted_to.mean(axis=0)
+        return to_host((residual * residual).mean(axis=1)).astype(np.float64)
+
+    def _sample_losses(self, sample):
+        X, y = self._unpack(sample)
+        residual = self._raw_outputs(X) - y
+        return to_host((residual * residual).mean(axis=1)).astype(np.float64)
 
     def _diverged_above(self, start):
         return 2 * start

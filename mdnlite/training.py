@@ -12,7 +12,7 @@ import numpy as np
 
 from .backend import array_module
 
-__all__ = ["NonFiniteLossError", "DivergenceWarning", "EVAL_BATCH", "pack", "run_epoch",
+__all__ = ["NonFiniteLossError", "DivergenceWarning", "OverfittingWarning", "EVAL_BATCH", "pack", "run_epoch",
            "mean_loss", "finite_loss", "snapshot", "restore"]
 
 EVAL_BATCH = 65536  # rows per forward pass outside training: bounds memory on large inputs
@@ -34,6 +34,13 @@ class NonFiniteLossError(FloatingPointError):
     def __init__(self, message, usable=True, epoch=None, loss=None):
         super().__init__(message)
         self.usable, self.epoch, self.loss = usable, epoch, loss
+
+
+class OverfittingWarning(UserWarning):
+    """The fitted model scores worse on held-out data (the rows early stopping held out, or
+    the caller's validation data) than the best constant prediction of the training targets
+    (for an ``MDN``, one Gaussian): it does not generalise. The message names what to
+    change."""
 
 
 class DivergenceWarning(UserWarning):

@@ -41,7 +41,7 @@ def fitted(cls, **params):
         return GaussianMixture(3, random_state=0, **params).fit(np.hstack([X, y]))
     kwargs = dict(hidden_sizes=(5,), max_epochs=2, batch_size=32, random_state=0, verbose=0)
     if cls is MDN:
-        kwargs.update(n_components=2)
+        kwargs.update(n_components=2, n_members=1)
     kwargs.update(params)
     return cls(**kwargs).fit(X, y)
 

@@ -54,7 +54,7 @@ class _AtEpoch(Callback):
                                                     (1.0, "numpy"), (1e3, strict)])
 def test_a_diverging_fit_warns_with_the_epoch_and_a_remedy(learning_rate, backend):
     X, y = _inverse_sine()
-    model = MDN(5, learning_rate=learning_rate, max_epochs=30, random_state=0, verbose=0,
+    model = MDN(5, n_members=1, learning_rate=learning_rate, max_epochs=30, random_state=0, verbose=0,
                 backend=backend)
     with np.errstate(all="ignore"), pytest.warns(DivergenceWarning) as record:
         model.fit(X, y)
@@ -71,11 +71,11 @@ def test_a_diverging_regressor_warns():
 
 
 @pytest.mark.parametrize("make", [
-    lambda: (MDN(5, max_epochs=200, random_state=0, verbose=0), _inverse_sine(300)),
-    lambda: (MDN(5, max_epochs=1, random_state=0, verbose=0), _inverse_sine(300)),
-    lambda: (MDN(10, max_epochs=100, random_state=1, verbose=0),
+    lambda: (MDN(5, n_members=1, max_epochs=200, random_state=0, verbose=0), _inverse_sine(300)),
+    lambda: (MDN(5, n_members=1, max_epochs=1, random_state=0, verbose=0), _inverse_sine(300)),
+    lambda: (MDN(10, n_members=1, max_epochs=100, random_state=1, verbose=0),
              datasets.heteroscedastic(300, random_state=0)),
-    lambda: (MDN(2, covariance="full", max_epochs=50, random_state=0, verbose=0),
+    lambda: (MDN(2, n_members=1, covariance="full", max_epochs=50, random_state=0, verbose=0),
              datasets.robot_arm(300, random_state=0)[:2]),
     lambda: (Regressor(max_epochs=100, random_state=0, verbose=0), _inverse_sine(300)),
 ], ids=["mdn", "one-epoch", "heteroscedastic-K10", "full-2d", "regressor"])
@@ -91,9 +91,9 @@ def test_a_unimodal_target_with_many_components_does_not_warn():
     x = rng.uniform(-3, 3, 400)
     with warnings.catch_warnings():
         warnings.simplefilter("error", DivergenceWarning)
-        MDN(10, max_epochs=300, random_state=0, verbose=0).fit(x, 2 * x + rng.normal(size=400))
+        MDN(10, n_members=1, max_epochs=300, random_state=0, verbose=0).fit(x, 2 * x + rng.normal(size=400))
         # raw units far from 1: the reference is in the same units as the curve
-        MDN(3, max_epochs=100, random_state=0, verbose=0).fit(x * 1e4 + 5e5, 1e-4 * x)
+        MDN(3, n_members=1, max_epochs=100, random_state=0, verbose=0).fit(x * 1e4 + 5e5, 1e-4 * x)
 
 
 @pytest.mark.parametrize("part, values, match", [
@@ -103,7 +103,7 @@ def test_a_unimodal_target_with_many_components_does_not_warn():
 def test_a_degenerate_final_model_warns(part, values, match):
     X, y = _inverse_sine()
     degenerate = _AtEpoch(4, lambda m: _set_output(m, part, values))
-    model = MDN(3, max_epochs=5, learning_rate=1e-12, learning_rate_schedule="constant",
+    model = MDN(3, n_members=1, max_epochs=5, learning_rate=1e-12, learning_rate_schedule="constant",
                 random_state=0, verbose=0)
     with pytest.warns(DivergenceWarning, match=match):
         model.fit(X, y, callbacks=[degenerate])
@@ -111,7 +111,7 @@ def test_a_degenerate_final_model_warns(part, values, match):
 
 def test_partial_fit_warns_too():
     X, y = _inverse_sine()
-    model = MDN(3, learning_rate=1e3, random_state=0, verbose=0)
+    model = MDN(3, n_members=1, learning_rate=1e3, random_state=0, verbose=0)
     with np.errstate(all="ignore"), pytest.warns(DivergenceWarning):
         for _ in range(5):
             model.partial_fit(X, y)
@@ -127,7 +127,7 @@ def _zero_scales(model):
 @pytest.mark.parametrize("backend", ["numpy", strict])
 def test_kept_weights_that_give_a_non_finite_loss_go_back_to_before_the_fit(backend):
     X, y = _inverse_sine()
-    model = MDN(3, scale_activation="exp", min_scale=0.0, max_epochs=6, random_state=0,
+    model = MDN(3, n_members=1, scale_activation="exp", min_scale=0.0, max_epochs=6, random_state=0,
                 verbose=0, backend=backend)
     with np.errstate(all="ignore"), pytest.raises(NonFiniteLossError) as error:
         model.fit(X, y, callbacks=[_AtEpoch(2, _zero_scales)])
@@ -140,7 +140,7 @@ def test_kept_weights_that_give_a_non_finite_loss_go_back_to_before_the_fit(back
 
 def test_a_warm_start_goes_back_to_the_previous_fit():
     X, y = _inverse_sine()
-    model = MDN(3, scale_activation="exp", min_scale=0.0, max_epochs=4, random_state=0,
+    model = MDN(3, n_members=1, scale_activation="exp", min_scale=0.0, max_epochs=4, random_state=0,
                 verbose=0, warm_start=True).fit(X, y)
     weights, scores = model.get_weights(), model.score_samples(X, y)
     with np.errstate(all="ignore"), pytest.raises(NonFiniteLossError, match="before this fit"):
@@ -152,7 +152,7 @@ def test_a_warm_start_goes_back_to_the_previous_fit():
 
 def test_partial_fit_says_when_the_kept_weights_are_not_usable():
     X, y = _inverse_sine()
-    model = MDN(3, scale_activation="exp", min_scale=0.0, random_state=0, verbose=0)
+    model = MDN(3, n_members=1, scale_activation="exp", min_scale=0.0, random_state=0, verbose=0)
     model.partial_fit(X, y)
     _zero_scales(model)
     with np.errstate(all="ignore"), pytest.raises(NonFiniteLossError) as error:
@@ -163,7 +163,7 @@ def test_partial_fit_says_when_the_kept_weights_are_not_usable():
 
 def test_usable_kept_weights_give_finite_scores():
     X, y = _inverse_sine()
-    model = MDN(2, scale_activation="exp", min_scale=0.0, optimizer="sgd",
+    model = MDN(2, n_members=1, scale_activation="exp", min_scale=0.0, optimizer="sgd",
                 learning_rate=1e6, max_epochs=3, random_state=0, verbose=0)
     with np.errstate(all="ignore"), pytest.raises(NonFiniteLossError) as error:
         model.fit(X, y)
@@ -207,7 +207,7 @@ class _InstallInterrupt(Callback):
 def test_an_interrupt_undoes_the_epoch_in_progress(calls, backend):
     # 100 training rows in batches of 25: four steps, then one validation pass
     X, y = _inverse_sine(125)
-    model = MDN(3, hidden_sizes=(8,), batch_size=25, max_epochs=10, random_state=0, verbose=0,
+    model = MDN(3, n_members=1, hidden_sizes=(8,), batch_size=25, max_epochs=10, random_state=0, verbose=0,
                 backend=backend)
     armed = _InstallInterrupt(2, calls)
     with pytest.raises(KeyboardInterrupt):
@@ -222,7 +222,7 @@ def test_an_interrupt_undoes_the_epoch_in_progress(calls, backend):
 
 def test_an_interrupt_restores_the_best_weights_if_asked():
     X, y = _inverse_sine(200)
-    model = MDN(3, hidden_sizes=(8,), batch_size=50, max_epochs=20, learning_rate=0.05,
+    model = MDN(3, n_members=1, hidden_sizes=(8,), batch_size=50, max_epochs=20, learning_rate=0.05,
                 random_state=0, verbose=0)
     best = EarlyStopping(monitor="loss", patience=100, restore_best_weights=True)
     every = _AtEpoch(-1, lambda m: None)
@@ -234,7 +234,7 @@ def test_an_interrupt_restores_the_best_weights_if_asked():
 
 def test_an_interrupted_partial_fit_keeps_the_weights_it_had():
     X, y = _inverse_sine(200)
-    model = MDN(3, hidden_sizes=(8,), batch_size=50, random_state=0, verbose=0)
+    model = MDN(3, n_members=1, hidden_sizes=(8,), batch_size=50, random_state=0, verbose=0)
     model.partial_fit(X, y)
     weights = model.get_weights()
     _Interrupt(model, 3)
@@ -269,7 +269,7 @@ def test_gaussian_mixture_fits_large_values_that_do_not_overflow():
 def test_one_callback_on_its_own_is_accepted():
     X, y = _inverse_sine(200)
     stop = EarlyStopping(monitor="loss", patience=0, patience_steps=0, min_delta=1e9)
-    model = MDN(3, hidden_sizes=(8,), max_epochs=50, random_state=0, verbose=0)
+    model = MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=50, random_state=0, verbose=0)
     model.fit(X, y, callbacks=stop)
     assert stop.stopped_epoch == 1 and model.n_epochs_ == 2  # epoch 0 improves on inf
 
@@ -277,7 +277,7 @@ def test_one_callback_on_its_own_is_accepted():
 @pytest.mark.parametrize("callbacks", [object(), [object()], "loss"])
 def test_things_that_are_not_callbacks_get_a_type_error(callbacks):
     X, y = _inverse_sine(50)
-    model = MDN(2, hidden_sizes=(4,), max_epochs=1, random_state=0, verbose=0)
+    model = MDN(2, n_members=1, hidden_sizes=(4,), max_epochs=1, random_state=0, verbose=0)
     with pytest.raises(TypeError, match="callbacks must be mdnlite.Callback"):
         model.fit(X, y, callbacks=callbacks)
     assert not hasattr(model, "network_")

@@ -221,6 +221,7 @@ EXERCISED = {
                 "ReduceLROnPlateau", "Callback", "NonFiniteLossError", "NotFittedError",
                 "ModelFileError", "datasets", "plot",
                 "DivergenceWarning",  # test_adversarial_training.py, on the strict backend
+                "Parallel", "OverfittingWarning",  # test_generalisation.py, on the strict backend
                 "GaussianMixture"},  # test_gmm.py covers it on the strict backend
     "mixture": {"Mixture", "log_prob", "responsibilities", "mean", "variance", "covariance",
                 "approx_mode", "sample", "component_log_density",

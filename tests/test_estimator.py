@@ -21,15 +21,16 @@ from strict_backend import assert_same_results, strict
 
 # the training mechanics without the regularisation of the defaults (checked on their own in
 # test_quality_defaults.py): no noise, no weight decay, a constant learning rate
-NO_REG = dict(input_noise=0.0, target_noise=0.0, weight_decay=0.0,
+NO_REG = dict(input_noise=0.0, target_noise=0.0, weight_decay=0.0, early_stopping=False,
               learning_rate_schedule="constant")
 TINY = dict(hidden_sizes=(8,), max_epochs=3, batch_size=64, random_state=0, **NO_REG)
 
-MDN_PARAMS = {"n_components", "covariance", "scale_activation", "min_scale", "init"}
+MDN_PARAMS = {"n_components", "covariance", "scale_activation", "min_scale", "init",
+              "n_members"}
 NETWORK_PARAMS = {"hidden_sizes", "activation", "optimizer", "learning_rate", "weight_decay",
                   "clip_norm", "max_epochs", "batch_size", "backend", "dtype", "random_state",
                   "warm_start", "verbose", "learning_rate_schedule", "standardize",
-                  "input_noise", "target_noise"}
+                  "input_noise", "target_noise", "early_stopping", "validation_fraction"}
 
 
 def make_data(n=200, d_in=2, d=1, seed=0):
@@ -138,7 +139,7 @@ def test_mdn_output_shapes(x_shape, y_shape, D):
         X = X[:, 0]
     if y_shape == "(N,)":
         y = y[:, 0]
-    model = MDN(K, **TINY)
+    model = MDN(K, n_members=1, **TINY)
     assert model.fit(X, y) is model
     assert model.n_features_in_ == (1 if X.ndim == 1 else 2) and model.n_targets_ == D
     # a 1-D y gives results without the target axis, as in scikit-learn; (N, 1) keeps it
@@ -174,7 +175,7 @@ def test_mdn_output_shapes(x_shape, y_shape, D):
 def test_predictions_agree_with_the_mixture(covariance, scale_activation):
     """Every prediction is the formula of the mixture that predict_mixture returns."""
     X, y = make_data(80, d=2)
-    model = MDN(3, covariance=covariance, scale_activation=scale_activation, min_scale=0.01,
+    model = MDN(3, n_members=1, covariance=covariance, scale_activation=scale_activation, min_scale=0.01,
                 dtype="float64", **TINY).fit(X, y)
     w, mu, sigma = model.predict_mixture(X)  # (N, K), (N, K, D), (N, K, D)
     y_scale = model.standardizer_.y_scale
@@ -197,17 +198,17 @@ def test_predictions_agree_with_the_mixture(covariance, scale_activation):
 
 def test_dtype_and_input_forms():
     X, y = make_data(60, d_in=1)
-    ref = MDN(2, **TINY).fit(X, y)
+    ref = MDN(2, n_members=1, **TINY).fit(X, y)
     assert ref.get_weights().dtype == np.float32  # it computes in float32 by default
-    from_lists = MDN(2, **TINY).fit(X.tolist(), y.tolist())
-    from_1d = MDN(2, **TINY).fit(X[:, 0], y)
+    from_lists = MDN(2, n_members=1, **TINY).fit(X.tolist(), y.tolist())
+    from_1d = MDN(2, n_members=1, **TINY).fit(X[:, 0], y)
     for other in (from_lists, from_1d):
         np.testing.assert_array_equal(other.get_weights(), ref.get_weights())
     pred = from_lists.predict(X[:, 0].tolist())
     assert type(pred) is np.ndarray
     np.testing.assert_array_equal(pred, ref.predict(X))
     assert from_lists.score(X.tolist(), y.tolist()) == ref.score(X, y)
-    wide = MDN(2, dtype="float64", **TINY).fit(X, y)
+    wide = MDN(2, n_members=1, dtype="float64", **TINY).fit(X, y)
     assert wide.predict(X).dtype == np.float64 and wide.get_weights().dtype == np.float64
     r = Regressor(**TINY).fit(X.tolist(), y.tolist())
     assert type(r.predict(X.tolist())) is np.ndarray and type(r.score(X, y)) is float
@@ -276,7 +277,7 @@ def test_same_seed_same_model(cls):
 
 def test_sampling_is_seeded():
     X, y = make_data(30)
-    model = MDN(3, **TINY).fit(X, y)
+    model = MDN(3, n_members=1, **TINY).fit(X, y)
     first = model.sample(X, n_samples=5, random_state=7)
     np.testing.assert_array_equal(model.sample(X, n_samples=5, random_state=7), first)
     assert not np.array_equal(model.sample(X, n_samples=5, random_state=8), first)
@@ -287,18 +288,18 @@ def test_sampling_is_seeded():
 def test_loss_curves_and_validation():
     X, y = make_data(200)
     X_val, y_val = make_data(50, seed=1)
-    plain = MDN(2, **dict(TINY, max_epochs=4)).fit(X, y)
+    plain = MDN(2, n_members=1, **dict(TINY, max_epochs=4)).fit(X, y)
     assert len(plain.loss_curve_) == plain.n_epochs_ == 4
     assert plain.validation_loss_curve_ == []
     assert all(type(v) is float for v in plain.loss_curve_)
 
-    held = MDN(2, **dict(TINY, max_epochs=4)).fit(X, y, validation_data=(X_val, y_val))
+    held = MDN(2, n_members=1, **dict(TINY, max_epochs=4)).fit(X, y, validation_data=(X_val, y_val))
     assert len(held.validation_loss_curve_) == 4
     assert held.loss_curve_ == plain.loss_curve_  # validation data do not touch training
     # the recorded validation loss is the mean NLL on the validation data after that epoch
     assert held.validation_loss_curve_[-1] == pytest.approx(-held.score(X_val, y_val), rel=1e-5)
 
-    split = MDN(2, **dict(TINY, max_epochs=4)).fit(X, y, validation_split=0.25)
+    split = MDN(2, n_members=1, **dict(TINY, max_epochs=4)).fit(X, y, validation_split=0.25)
     assert len(split.validation_loss_curve_) == len(split.loss_curve_) == 4
     assert np.isfinite(split.validation_loss_curve_).all()
     assert split.loss_curve_ != plain.loss_curve_  # it trained on 150 samples, not 200
@@ -309,7 +310,7 @@ def test_loss_curves_and_validation():
     assert r.validation_loss_curve_[-1] == pytest.approx(mse, rel=1e-5)
 
     with pytest.raises(ValueError, match="validation_data or validation_split, not both"):
-        MDN(2, **TINY).fit(X, y, validation_data=(X_val, y_val), validation_split=0.2)
+        MDN(2, n_members=1, **TINY).fit(X, y, validation_data=(X_val, y_val), validation_split=0.2)
 
 
 def _spy_on_batches(model):
@@ -381,7 +382,7 @@ def test_callback_hooks():
     X, y = make_data(100)
     X_val, y_val = make_data(30, seed=1)
     rec = Recorder()
-    model = MDN(2, **dict(TINY, max_epochs=3)).fit(X, y, validation_data=(X_val, y_val),
+    model = MDN(2, n_members=1, **dict(TINY, max_epochs=3)).fit(X, y, validation_data=(X_val, y_val),
                                                     callbacks=[rec])
     assert (rec.begins, rec.ends, rec.epochs) == (1, 1, [0, 1, 2])
     assert [log["loss"] for log in rec.logs] == model.loss_curve_
@@ -392,7 +393,7 @@ def test_callback_hooks():
         def on_epoch_end(self, model, epoch, logs):
             return epoch == 1
 
-    stopped = MDN(2, **dict(TINY, max_epochs=10)).fit(X, y, callbacks=[StopAfterTwo()])
+    stopped = MDN(2, n_members=1, **dict(TINY, max_epochs=10)).fit(X, y, callbacks=[StopAfterTwo()])
     assert stopped.n_epochs_ == len(stopped.loss_curve_) == 2
 
 
@@ -400,7 +401,7 @@ def test_early_stopping_stops_when_nothing_improves():
     # no epoch can beat the first by 1000 nats: epochs 1 and 2 do not improve, then it stops
     X, y = make_data(100)
     es = EarlyStopping(monitor="loss", patience=2, min_delta=1e3, patience_steps=0)
-    model = MDN(2, **dict(TINY, max_epochs=50)).fit(X, y, callbacks=[es])
+    model = MDN(2, n_members=1, **dict(TINY, max_epochs=50)).fit(X, y, callbacks=[es])
     assert model.n_epochs_ == len(model.loss_curve_) == 3
     assert (es.best_epoch, es.stopped_epoch) == (0, 2)
 
@@ -411,12 +412,12 @@ def test_early_stopping_waits_for_patience_steps_as_well():
     # after step 1), that is to the end of epoch 20
     X, y = make_data(40)
     es = EarlyStopping(monitor="loss", patience=2, min_delta=1e3, patience_steps=20)
-    model = MDN(2, **dict(TINY, batch_size=40, max_epochs=100)).fit(X, y, callbacks=[es])
+    model = MDN(2, n_members=1, **dict(TINY, batch_size=40, max_epochs=100)).fit(X, y, callbacks=[es])
     assert (es.best_epoch, es.stopped_epoch) == (0, 20)
     assert model.n_epochs_ == 21 and model.optimizer_.iterations == 21
     # with many steps an epoch, the epochs of patience are the longer wait
     es = EarlyStopping(monitor="loss", patience=2, min_delta=1e3, patience_steps=5)
-    model = MDN(2, **dict(TINY, batch_size=10, max_epochs=100)).fit(X, y, callbacks=[es])
+    model = MDN(2, n_members=1, **dict(TINY, batch_size=10, max_epochs=100)).fit(X, y, callbacks=[es])
     assert es.stopped_epoch == 2 and model.optimizer_.iterations == 12
 
 
@@ -437,7 +438,7 @@ def test_early_stopping_restores_the_best_weights():
     X_val, y_val = rng.normal(size=(200, 2)), rng.normal(size=200)
     rec = Recorder()
     es = EarlyStopping(patience=3, patience_steps=0, restore_best_weights=True)
-    model = MDN(3, hidden_sizes=(32,), learning_rate=0.03, max_epochs=100, batch_size=40,
+    model = MDN(3, n_members=1, hidden_sizes=(32,), learning_rate=0.03, max_epochs=100, batch_size=40,
                 random_state=0)
     model.fit(X, y, validation_data=(X_val, y_val), callbacks=[rec, es])
     assert es.stopped_epoch is not None and model.n_epochs_ < 100
@@ -458,11 +459,11 @@ def test_early_stopping_on_val_loss_needs_validation_data():
     X, y = make_data(50)
     with pytest.raises(ValueError, match="monitors 'val_loss'.*validation_data or "
                                          "validation_split"):
-        MDN(2, **TINY).fit(X, y, callbacks=[EarlyStopping(monitor="val_loss")])
+        MDN(2, n_members=1, **TINY).fit(X, y, callbacks=[EarlyStopping(monitor="val_loss")])
     with pytest.raises(ValueError, match="monitors 'val_loss'"):
-        MDN(2, **TINY).fit(X, y, callbacks=[ReduceLROnPlateau()])
+        MDN(2, n_members=1, **TINY).fit(X, y, callbacks=[ReduceLROnPlateau()])
     es = EarlyStopping(monitor="val_loss", patience=1)
-    MDN(2, **TINY).fit(X, y, validation_split=0.2, callbacks=[es])  # fine with a split
+    MDN(2, n_members=1, **TINY).fit(X, y, validation_split=0.2, callbacks=[es])  # fine with a split
 
 
 def test_reduce_lr_on_plateau_reduces_by_factor_down_to_min_lr():
@@ -470,7 +471,7 @@ def test_reduce_lr_on_plateau_reduces_by_factor_down_to_min_lr():
     rec = Recorder()
     plateau = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=1e3,
                                 min_lr=2e-4)
-    model = MDN(2, learning_rate=1e-3, **dict(TINY, max_epochs=6))
+    model = MDN(2, n_members=1, learning_rate=1e-3, **dict(TINY, max_epochs=6))
     model.fit(X, y, callbacks=[plateau, rec])
     assert rec.learning_rates == pytest.approx([1e-3, 5e-4, 2.5e-4, 2e-4, 2e-4, 2e-4],
                                                rel=1e-12)
@@ -483,7 +484,7 @@ def test_reduce_lr_on_plateau_waits_patience_and_cooldown():
     X, y = make_data(100)
     plateau = ReduceLROnPlateau(monitor="loss", factor=0.1, patience=2, cooldown=1,
                                 min_delta=1e3)
-    model = MDN(2, learning_rate=1e-2, **dict(TINY, max_epochs=7)).fit(X, y,
+    model = MDN(2, n_members=1, learning_rate=1e-2, **dict(TINY, max_epochs=7)).fit(X, y,
                                                                        callbacks=[plateau])
     # epoch 0 improves; 1, 2 do not -> reduce at 2; 3 cools down; 4, 5 do not -> reduce at 5
     assert [epoch for epoch, _ in plateau.reductions] == [2, 5]
@@ -590,7 +591,7 @@ def test_warm_start(cls):
 
 def test_set_weights_round_trip():
     X, y = make_data(40)
-    model = MDN(2, **TINY).fit(X, y)
+    model = MDN(2, n_members=1, **TINY).fit(X, y)
     weights = model.get_weights()
     before = model.predict(X)
     weights += 0.1  # a copy: the model is unchanged
@@ -634,7 +635,7 @@ def test_mdn_beats_least_squares_on_bishops_inverse_sine():
     t_test, x_test = bishop(1000, seed=100)
     kwargs = dict(hidden_sizes=(16,), learning_rate=0.01, max_epochs=60, batch_size=50,
                   random_state=0)
-    mdn = MDN(3, **kwargs).fit(t_train, x_train)
+    mdn = MDN(3, n_members=1, **kwargs).fit(t_train, x_train)
     least_squares = Regressor(**kwargs).fit(t_train, x_train)
     mdn_nats, ls_nats = mdn.score(t_test, x_test), least_squares.score(t_test, x_test)
     assert mdn_nats > ls_nats + 0.5, (mdn_nats, ls_nats)
@@ -650,12 +651,12 @@ def _every_method(xp, tmp_path):
     Xd, yd = dev(X), dev(y)
     out = {}
     with pytest.raises(mdnlite.NotFittedError):
-        MDN(2, backend=xp).score(Xd, yd)
+        MDN(2, n_members=1, backend=xp).score(Xd, yd)
 
     rec = Recorder()
     es = EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
     plateau = ReduceLROnPlateau(monitor="val_loss", patience=0, factor=0.5)
-    mdn = MDN(2, hidden_sizes=(6,), max_epochs=4, batch_size=32, random_state=0, backend=xp)
+    mdn = MDN(2, n_members=1, hidden_sizes=(6,), max_epochs=4, batch_size=32, random_state=0, backend=xp)
     mdn.fit(Xd, yd, validation_split=0.25, callbacks=[rec, es, plateau])
     mdn.partial_fit(Xd, yd)
     out["weights"] = mdn.get_weights()
@@ -690,7 +691,7 @@ def _every_method(xp, tmp_path):
     out["reg_loaded"] = loaded.predict(Xd)
     out["reg_loaded_score"] = loaded.score(Xd, yd)
 
-    diverging = MDN(2, scale_activation="exp", min_scale=0.0, optimizer="sgd",
+    diverging = MDN(2, n_members=1, scale_activation="exp", min_scale=0.0, optimizer="sgd",
                     learning_rate=1e6, hidden_sizes=(6,), max_epochs=2, batch_size=32,
                     random_state=0, backend=xp)
     start = Recorder()
@@ -748,7 +749,7 @@ def _tiny_data():
 @pytest.mark.parametrize("duplicate", [copy.deepcopy, lambda m: pickle.loads(pickle.dumps(m))])
 def test_a_copied_model_still_trains(duplicate):
     x, y = _tiny_data()
-    model = MDN(3, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
+    model = MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
     twin = duplicate(model)
     before = twin.predict(x[:5]).copy()
     twin.partial_fit(x, y)
@@ -762,7 +763,7 @@ def test_a_copied_model_still_trains(duplicate):
                                     dict(covariance="isotropic"), dict(activation="relu")])
 def test_saving_after_set_params_keeps_the_fitted_model(tmp_path, change):
     x, y = _tiny_data()
-    model = MDN(3, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
+    model = MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
     model.set_params(**change)  # takes effect at the next fit, not before
     model.save(tmp_path / "m.npz")
     loaded = mdnlite.load(tmp_path / "m.npz")
@@ -771,7 +772,7 @@ def test_saving_after_set_params_keeps_the_fitted_model(tmp_path, change):
 
 def test_a_fit_refused_for_its_callbacks_leaves_the_model_alone():
     x, y = _tiny_data()
-    model = MDN(3, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
+    model = MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
     weights = model.get_weights().copy()
     with pytest.raises(ValueError, match="monitors 'val_loss'"):
         model.fit(x, y, callbacks=[EarlyStopping()])
@@ -812,7 +813,7 @@ def test_the_regressor_has_the_whole_prediction_interface():
 
 def test_sampling_arguments_are_named():
     x, y = _tiny_data()
-    model = MDN(3, hidden_sizes=(8,), max_epochs=2, random_state=0).fit(x, y)
+    model = MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=2, random_state=0).fit(x, y)
     with pytest.raises(ValueError, match="random_state must be an integer >= 0"):
         model.sample(x[:3], 2, random_state=-1)
     with pytest.raises(TypeError, match="temperature must be a number"):
@@ -823,7 +824,7 @@ def test_sampling_arguments_are_named():
 
 def test_a_saved_file_is_readable_as_the_umask_allows(tmp_path):
     x, y = _tiny_data()
-    model = MDN(3, hidden_sizes=(8,), max_epochs=2, random_state=0).fit(x, y)
+    model = MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=2, random_state=0).fit(x, y)
     old = os.umask(0o022)
     try:
         model.save(tmp_path / "m.npz")

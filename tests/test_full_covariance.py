@@ -365,8 +365,8 @@ def correlated(n, seed):
 @pytest.fixture(scope="module")
 def fitted():
     X, y = correlated(1000, 0)
-    full = MDN(2, covariance="full", dtype="float64", **FIT).fit(X, y)
-    diagonal = MDN(2, covariance="diagonal", dtype="float64", **FIT).fit(X, y)
+    full = MDN(2, n_members=1, covariance="full", dtype="float64", **FIT).fit(X, y)
+    diagonal = MDN(2, n_members=1, covariance="diagonal", dtype="float64", **FIT).fit(X, y)
     return full, diagonal
 
 
@@ -425,7 +425,7 @@ def _every_full_method(xp, tmp_path):
     X, y = correlated(120, 4)
     dev = strict.asarray if xp is strict else np.asarray
     Xd, yd = dev(X), dev(y)
-    model = MDN(2, covariance="full", hidden_sizes=(6,), max_epochs=4, batch_size=32,
+    model = MDN(2, n_members=1, covariance="full", hidden_sizes=(6,), max_epochs=4, batch_size=32,
                 random_state=0, backend=xp)
     model.fit(Xd, yd, validation_split=0.25)
     model.partial_fit(Xd, yd)

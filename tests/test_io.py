@@ -320,3 +320,35 @@ def test_saving_an_unfitted_model(tmp_path, cls):
     with pytest.raises(mdnlite.NotFittedError, match="not fitted yet"):
         cls().save(tmp_path / "m.npz")
     assert os.listdir(tmp_path) == []
+
+
+# --- files and pickles of the first release ----------------------------------------------------
+
+RELEASE = os.path.join(os.path.dirname(__file__), "data")
+
+
+def test_files_of_the_first_release_load_and_predict_identically():
+    # written by mdnlite 0.1.0, before n_members, early_stopping and validation_fraction
+    ref = np.load(os.path.join(RELEASE, "predictions-0.1.0.npz"))
+    grid = ref["grid"]
+    mdn = mdnlite.load(os.path.join(RELEASE, "mdn-0.1.0.npz"))
+    assert (mdn.n_members, mdn.early_stopping, mdn.validation_fraction) == (1, False, 0.1)
+    np.testing.assert_array_equal(mdn.score_samples(grid, grid), ref["mdn_score"])
+    np.testing.assert_array_equal(mdn.predict(grid), ref["mdn_mean"])
+    reg = mdnlite.load(os.path.join(RELEASE, "regressor-0.1.0.npz"))
+    np.testing.assert_array_equal(reg.predict(grid), ref["reg_mean"])
+    mdn.partial_fit(grid, grid)  # and they train on
+    assert mdn.n_epochs_ == 6
+
+
+def test_pickles_of_the_first_release_unpickle_and_predict_identically():
+    import pickle
+
+    ref = np.load(os.path.join(RELEASE, "predictions-0.1.0.npz"))
+    with open(os.path.join(RELEASE, "mdn-0.1.0.pkl"), "rb") as f:
+        mdn = pickle.load(f)
+    assert mdn.get_params()["n_members"] == 1 and mdn.get_params()["early_stopping"] is False
+    np.testing.assert_array_equal(mdn.score_samples(ref["grid"], ref["grid"]), ref["mdn_score"])
+    before = mdn.network_.n_params
+    mdn.fit(ref["grid"], ref["grid"])  # a refit with the parameters it was made with
+    assert type(mdn.network_) is mdnlite.Sequential and mdn.network_.n_params == before

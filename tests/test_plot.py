@@ -28,7 +28,7 @@ def fitted():
     t = rng.uniform(0, 1, N)
     x = t + 0.3 * np.sin(2 * np.pi * t) + rng.uniform(-0.1, 0.1, N)
     halve = mdnlite.ReduceLROnPlateau(monitor="loss", patience=0, factor=0.5, min_delta=1e9)
-    mdn = mdnlite.MDN(3, hidden_sizes=(8,), max_epochs=5, learning_rate=1e-2, random_state=0,
+    mdn = mdnlite.MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=5, learning_rate=1e-2, random_state=0,
                       learning_rate_schedule="constant")
     mdn.fit(x, t, validation_split=0.25, callbacks=[halve])
     ls = mdnlite.Regressor(hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, t)
@@ -135,7 +135,7 @@ def test_conditional_density_survives_weights_that_underflowed_to_zero():
 
 def test_device_inputs_and_a_device_model_give_the_host_figures(fitted):
     x, t, mdn, _ = fitted
-    on_device = mdnlite.MDN(3, hidden_sizes=(8,), max_epochs=2, backend=strict, random_state=0)
+    on_device = mdnlite.MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=2, backend=strict, random_state=0)
     on_device.fit(strict.asarray(x), strict.asarray(t))
     xg, y_grid = np.linspace(0, 1, 9), np.linspace(-1, 2, 31)
     density = plot.conditional_density(on_device, strict.asarray(xg), strict.asarray(y_grid))
@@ -572,7 +572,7 @@ def test_pit_histogram_and_reliability_diagram(fitted):
 
 def test_the_predictive_figures_draw_a_strict_backend_model(fitted):
     x, t, _, _ = fitted
-    mdn = mdnlite.MDN(3, hidden_sizes=(8,), max_epochs=3, random_state=0,
+    mdn = mdnlite.MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=3, random_state=0,
                       backend=strict).fit(x, t)
     xg = np.linspace(0.0, 1.0, 10)
     plot.quantile_bands(mdn, xg, data=(x, t))

@@ -543,7 +543,7 @@ def test_diagnostics_and_the_progress_note_name_dead_components_and_floored_scal
                 b[[1, 3]] = -60.0
             return False
 
-    model = MDN(4, hidden_sizes=(8,), max_epochs=3, random_state=0, verbose=2)
+    model = MDN(4, n_members=1, hidden_sizes=(8,), max_epochs=3, random_state=0, verbose=2)
     with pytest.warns(mdnlite.DivergenceWarning, match="no epoch's mean loss was above"):
         model.fit(X, y, callbacks=[Kill()])  # the data of 1 and 3 now have no component
     err = capsys.readouterr().err
@@ -553,7 +553,8 @@ def test_diagnostics_and_the_progress_note_name_dead_components_and_floored_scal
     assert report["mean_responsibilities"][[1, 3]].max() < 1e-6
     assert 1 <= report["mean_effective_components"] <= 2
     assert report["scales_at_floor"] == 0.0
-    quiet = MDN(4, hidden_sizes=(8,), max_epochs=3, random_state=0, verbose=2).fit(X, y)
+    quiet = MDN(4, n_members=1, hidden_sizes=(8,), max_epochs=3, random_state=0,
+                verbose=2).fit(X, y)
     assert "diagnostics" not in capsys.readouterr().err
     # every scale pre-activation at -60: softplus gives 1e-26, and σ is the floor
     W, b = quiet.network_.layers[-1].params

@@ -141,8 +141,13 @@ def test_auto_budget_is_a_number_of_steps(monkeypatch):
     assert estimator.auto_epochs(10**7, 256) == 1
     monkeypatch.setattr(estimator, "AUTO_STEPS", 40)
     X, y = make_data(100)
-    model = mdnlite.MDN(2, hidden_sizes=(4,), batch_size=32, random_state=0).fit(X, y)
+    model = mdnlite.MDN(2, hidden_sizes=(4,), batch_size=32, early_stopping=False,
+                        random_state=0).fit(X, y)
     assert model.n_epochs_ == 10 and model.optimizer_.iterations == 40
+    # rows held out for early stopping are not trained on: 90 rows, 3 steps an epoch
+    held = mdnlite.MDN(2, hidden_sizes=(4,), batch_size=32, early_stopping=True,
+                       random_state=0).fit(X, y)
+    assert held.n_epochs_ <= 14 and held.optimizer_.iterations == 3 * held.n_epochs_
 
 
 def test_cosine_schedule_and_a_callback_that_lowers_the_rate():
@@ -163,13 +168,17 @@ def test_cosine_schedule_and_a_callback_that_lowers_the_rate():
 
 def test_noise_and_weight_decay_follow_the_data_size():
     X, y = make_data(300)
-    model = mdnlite.MDN(2, **SMALL).fit(X, y)
-    assert model.noise_ == (estimator.auto_noise(300),) * 2
+    model = mdnlite.MDN(2, early_stopping=False, **SMALL).fit(X, y)
+    # the inputs' noise follows their number of columns (2 here), the targets' that of one
+    assert model.noise_ == (estimator.auto_noise(300, 2), estimator.auto_noise(300))
     assert estimator.auto_noise(300) == pytest.approx(1.4 / math.sqrt(300))
-    assert estimator.auto_noise(4) == 0.25  # capped
+    assert estimator.auto_noise(300, 2) == pytest.approx(1.4 * 300 ** (-1 / 3))
+    assert estimator.auto_noise(1) == 1.0  # capped
     assert model.optimizer_.weight_decay == pytest.approx(3 / 300)
     split = mdnlite.MDN(2, **SMALL).fit(X, y, validation_split=0.25)  # N counts training rows
     assert split.optimizer_.weight_decay == pytest.approx(3 / 225)
+    held = mdnlite.MDN(2, **SMALL).fit(X, y)  # early stopping holds 30 rows out
+    assert held.optimizer_.weight_decay == pytest.approx(3 / 270)
     fixed = mdnlite.MDN(2, input_noise=0.5, target_noise=0.0, weight_decay=0.1, **SMALL)
     fixed.fit(X, y)
     assert fixed.noise_ == (0.5, 0.0) and fixed.optimizer_.weight_decay == 0.1

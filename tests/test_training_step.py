@@ -83,7 +83,7 @@ def test_the_head_trains_on_the_last_layers_own_array(covariance, monkeypatch):
 
     monkeypatch.setattr(Dense, "apply", apply)
     monkeypatch.setattr(MixtureHead, "_nll_forward", spy)
-    model = mdnlite.MDN(3, covariance=covariance, **TINY).fit(X, y)
+    model = mdnlite.MDN(3, n_members=1, covariance=covariance, **TINY).fit(X, y)
     n_out = model.loss_.n_outputs
     steps = [(zt, c) for zt, c in seen if zt.shape[1] == 32]  # the training batches
     assert len(steps) == 3 * 3
@@ -121,7 +121,7 @@ def test_training_a_full_covariance_model_builds_no_dense_factor(monkeypatch):
     monkeypatch.setattr(cholesky, "factors", factors)
     monkeypatch.setattr(training, "run_epoch", run_epoch)
     X, y = _data(96, D=3)
-    model = mdnlite.MDN(2, covariance="full", **TINY).fit(X, y)
+    model = mdnlite.MDN(2, n_members=1, covariance="full", **TINY).fit(X, y)
     assert len(model.loss_curve_) == 3 and np.isfinite(model.loss_curve_).all()
     assert True not in built  # the end-of-fit checks, outside the epochs, may build L
     assert model.predict_mixture(X[:4]).scales.shape == (4, 2, 3, 3)
@@ -276,7 +276,7 @@ def test_an_epoch_reads_from_the_device_twice_at_its_end_whatever_its_steps(monk
 
         monkeypatch.setattr(DeviceArray, method, counted)
     X, y = _data(200)
-    model = mdnlite.MDN(2, backend=strict, **dict(TINY, max_epochs=1, warm_start=True))
+    model = mdnlite.MDN(2, n_members=1, backend=strict, **dict(TINY, max_epochs=1, warm_start=True))
     model.fit(X, y)
     counts = []
     for epochs in (2, 5):
@@ -290,7 +290,7 @@ def test_an_epoch_reads_from_the_device_twice_at_its_end_whatever_its_steps(monk
 def test_subnormal_weights_are_flushed_every_few_epochs(monkeypatch):
     X, y = _data(64)
     flushed = []
-    model = mdnlite.MDN(2, weight_decay=1e-3, **dict(TINY, max_epochs=1, warm_start=True))
+    model = mdnlite.MDN(2, n_members=1, weight_decay=1e-3, **dict(TINY, max_epochs=1, warm_start=True))
     model.fit(X, y)
     real = model.optimizer_.flush_subnormals
     monkeypatch.setattr(model.optimizer_, "flush_subnormals",
