@@ -9,8 +9,10 @@ itself a Gaussian mixture of M K components, so every prediction of a single MDN
 modes, quantiles, intervals, scores, samples) works on it unchanged (Lakshminarayanan et al.
 2017, "Deep Ensembles").
 
-Each member is trained on its own negative log-likelihood, exactly as if it were alone: the
-gradient that reaches member m is dNLL_m/dz_m of its own head. What the ensemble reports as
+Each member is trained on its own negative log-likelihood, as if it were alone: the gradient
+that reaches member m is dNLL_m/dz_m of its own head, and one optimizer step over the shared
+parameter vector is M independent element-wise updates (only ``clip_norm`` couples them: it
+bounds the norm of all the members' gradients together). What the ensemble reports as
 its loss (the training curve, validation, early stopping) is the NLL of the averaged
 density, -(1/N) Σ_n log (1/M) Σ_m p_m(y_n | x_n), the loss of the model the user gets.
 """

@@ -15,13 +15,13 @@ import numpy as np
 
 from . import io, mixture, training
 from .backend import array_module, get_xp, resolve_dtype
+from .callbacks import EarlyStopping
 from .layers import make_activation
 from .network import Parallel, mlp, n_parameters
 from .optim import make_optimizer
 from .params import Params
 from .progress import check_verbose, progress
 from .scaling import Standardizer
-from .callbacks import EarlyStopping
 from .training import EVAL_BATCH, DivergenceWarning, NonFiniteLossError, OverfittingWarning
 from .validation import (
     check_array,
@@ -60,7 +60,7 @@ def auto_noise(n_samples, n_dims=1):
     inverse sine best, 0.2 the spiral; none at all overfits to NLLs of tens of nats), while
     at N = 10,000 any h above 0.02 already costs accuracy. For the inputs d is their number
     of columns: as a kernel bandwidth, the noise must shrink the more slowly the more
-    dimensions the data fill (0.42 for N = 300 and d = 8, 0.6 for N = 500 and d = 13),
+    dimensions the data fill (0.74 for N = 300 and d = 8, 0.90 for N = 500 and d = 13),
     chosen on ``benchmarks/tabular.py``, where the 1 / sqrt(N) of one input leaves tables of
     8-19 columns memorised.
     """
@@ -310,6 +310,10 @@ class NetworkEstimator(Params):
     def __setstate__(self, state):
         for name, value in self._PARAMS_ADDED.items():
             state.setdefault(name, value)
+            if name in self._ARCHITECTURE and "_architecture" in state:  # as it was fitted
+                state["_architecture"].setdefault(name, value)
+        if "network_" in state:
+            state.setdefault("best_epoch_", None)
         self.__dict__.update(state)
 
     # the parameters that shape the fitted network: a saved file records them as fitted, even
@@ -342,6 +346,7 @@ class NetworkEstimator(Params):
                                          clip_norm=self.clip_norm)
         self.loss_curve_, self.validation_loss_curve_, self.learning_rate_curve_ = [], [], []
         self.n_epochs_ = 0
+        self.best_epoch_ = None
 
     def _make_loss(self, n_targets):
         raise NotImplementedError
@@ -419,8 +424,9 @@ class NetworkEstimator(Params):
             raise ValueError(f"validation_split={split} leaves no training or no validation "
                              f"samples out of {X.shape[0]}")
         given = X_val.shape[0] if validation_data is not None else n_val  # the caller's
-        callbacks = _check_callbacks(callbacks, validation=bool(given))
-        stopper = self._early_stopper(X.shape, given, callbacks)
+        callbacks = _check_callbacks(callbacks, validation=None)
+        stopper = self._early_stopper(X.shape, given, callbacks, continuing)
+        _check_callbacks(callbacks, validation=bool(given) or stopper is not None)
         if stopper is not None:
             callbacks.append(stopper)
             if not given:
@@ -447,6 +453,7 @@ class NetworkEstimator(Params):
             cb.on_train_begin(self)
         watch = self._watch(data, rows)  # what _warn_if_diverged compares the end with
         before = self._training_state()  # where a NonFiniteLossError may have to go back to
+        self.best_epoch_ = None  # until this fit has stopped early
         display = progress(verbose, n_epochs)
         try:
             for epoch in range(n_epochs):
@@ -486,17 +493,20 @@ class NetworkEstimator(Params):
             self._warn_if_overfitted(val, data, rows)
         return self
 
-    def _early_stopper(self, shape, given, callbacks):
+    def _early_stopper(self, shape, given, callbacks, continuing):
         """The ``EarlyStopping`` that ``early_stopping`` asks for on data of ``shape`` (N,
         D_in), or None; ``given``: how many held-out rows the caller gave (0: none). None
-        too when the caller's callbacks stop early themselves."""
+        too when the caller's callbacks stop early themselves, and for a warm start without
+        held-out rows of the caller's: rows drawn now would have been trained on before."""
         mode = self.early_stopping if isinstance(self.early_stopping, str) else bool(
             self.early_stopping)
-        if not mode or any(isinstance(cb, EarlyStopping) for cb in callbacks):
+        if (not mode or any(isinstance(cb, EarlyStopping) for cb in callbacks)
+                or (continuing and not given)):
             return None
         n_val = int(round(float(self.validation_fraction) * shape[0]))
         if mode == "auto":
-            if not auto_early_stopping(shape[1], given or n_val):
+            if not (auto_early_stopping(shape[1], given or n_val)
+                    and (given or n_val < shape[0])):
                 return None
         elif not given and not 1 <= n_val < shape[0]:
             raise ValueError(f"early_stopping=True with validation_fraction="
@@ -524,6 +534,7 @@ class NetworkEstimator(Params):
             self._initialise_output(data)
         rows = np.arange(data.shape[0])
         watch = self._watch(data, rows)
+        self.best_epoch_ = None  # an epoch of partial_fit is kept whatever it scores
         try:
             self._train_epoch(data, rows, None, self._regularise(data.shape[0]))
         finally:
@@ -635,7 +646,9 @@ class NetworkEstimator(Params):
         problems = []
         final = self._sample_loss(sample)
         reference, what = self._constant_loss(self._unpack(sample)[1])
-        threshold = self._diverged_above(max(reference, initial))
+        # a constant target column has no constant Gaussian to compare with (NaN)
+        threshold = self._diverged_above(initial if math.isnan(reference)
+                                         else max(reference, initial))
         if math.isfinite(threshold) and not final <= threshold:  # NaN fails too
             above = len(curve)
             while above > 0 and not curve[above - 1] <= threshold:
@@ -663,7 +676,8 @@ class NetworkEstimator(Params):
         ``val`` (packed) than the best constant prediction of the training targets, by more
         than two standard errors of the difference (a few held-out rows scored a little
         worse are no evidence)."""
-        train = self._xp.take(data, self._xp.asarray(rows[:WATCH_ROWS * 16]), axis=0)
+        val = val[:EVAL_BATCH]  # enough rows for the test, few enough to score at once
+        train = self._xp.take(data, self._xp.asarray(rows[:EVAL_BATCH]), axis=0)
         targets = self._unpack(val)[1]
         with np.errstate(all="ignore"):
             model = self._sample_losses(val)
@@ -895,7 +909,8 @@ def _cosine(epoch, n_epochs):
 
 def _check_callbacks(callbacks, validation):
     """The callbacks as a list, each with the three hooks; refused before anything changes.
-    One callback on its own is a list of one."""
+    One callback on its own is a list of one. ``validation``: whether the fit scores held-out
+    rows (None: not known yet, checked by a second call)."""
     if callbacks is None:
         callbacks = []
     elif hasattr(callbacks, "on_epoch_end") or not hasattr(callbacks, "__iter__"):
@@ -906,7 +921,7 @@ def _check_callbacks(callbacks, validation):
         if not all(callable(getattr(cb, hook, None))
                    for hook in ("on_train_begin", "on_epoch_end", "on_train_end")):
             raise TypeError(f"callbacks must be mdnlite.Callback objects, got {cb!r}")
-        if getattr(cb, "monitor", None) == "val_loss" and not validation:
+        if getattr(cb, "monitor", None) == "val_loss" and validation is False:
             raise ValueError(f"{type(cb).__name__} monitors 'val_loss', which this fit does not "
                              "compute (give validation_data or validation_split)")
     return callbacks

@@ -43,9 +43,10 @@ class MDN(MixturePredictions, NetworkEstimator):
     n_members : int >= 1, default=5
         An ensemble of this many networks (``ensemble.EnsembleHead``), each with its own
         initial weights and k-means start, trained side by side on the same minibatches,
-        each on its own NLL; the model is the average of their densities, a mixture of
-        ``n_members * n_components`` components, on which every prediction works as for
-        one network. Averaging smooths the overconfident spikes that any one network fits
+        each on its own NLL (as if alone, but for ``clip_norm``, which bounds the norm of
+        all their gradients together); the model is the average of their densities, a
+        mixture of ``n_members * n_components`` components, on which every prediction works
+        as for one network. Averaging smooths the overconfident spikes that any one network fits
         to a small data set (0.01 to 0.1 nats better held-out NLL on
         ``benchmarks/tabular.py``), at ``n_members`` times the cost of one fit. 1 trains a
         single network.
@@ -124,6 +125,11 @@ class MDN(MixturePredictions, NetworkEstimator):
     def _n_members(self):
         return int(self.n_members)
 
+    @property
+    def _mixture_members(self):
+        net = self.network_
+        return len(net.members) if isinstance(net, Parallel) else 1
+
     def _check_params(self):
         if isinstance(self.n_components, bool) or not isinstance(self.n_components,
                                                                   (int, np.integer)):
@@ -190,7 +196,7 @@ class MDN(MixturePredictions, NetworkEstimator):
     def _training_note(self, sample):
         """A line on what looks wrong in the fitted mixtures over training rows, or None."""
         m = self._standardized_mixture(self._unpack(sample)[0])
-        dead = dead_components(self._xp.exp(m.log_weights))
+        dead = dead_components(self._xp.exp(m.log_weights), self._mixture_members)
         at_floor = float(self._at_floor(m).mean())
         notes = []
         if dead:
@@ -216,9 +222,18 @@ class MDN(MixturePredictions, NetworkEstimator):
                             "standardised units) on the training samples, which only targets "
                             "with a few distinct values explain")
         N, K = resp.shape
+        M = self._mixture_members
+        K //= M  # each member's components on their own: their posterior within the member
+        resp = resp.reshape(N, M, K)
+        with np.errstate(all="ignore"):  # a member with no share at all: NaN, never "takes"
+            resp = resp / resp.sum(axis=2, keepdims=True)
         if K > 1 and N >= 2 * K:
-            heaviest = resp.argmax(axis=1)
-            if bool((heaviest == heaviest[0]).all() & (resp.max(axis=1) >= 1 - 1e-6).all()):
-                problems.append(f"component {int(heaviest[0])} takes every training sample "
-                                f"(responsibility above 1 - 1e-6), the other {K - 1} none")
+            heaviest = resp.argmax(axis=2)  # (N, M)
+            taken = (heaviest == heaviest[:1]).all(axis=0) & (resp.max(axis=2) >= 1 - 1e-6).all(
+                axis=0)  # (M,): one component of the member takes every sample
+            for member in np.flatnonzero(to_host(taken)):
+                k = int(heaviest[0, member]) + member * K
+                problems.append(f"component {k} takes every training sample "
+                                f"(responsibility above 1 - 1e-6), the other {K - 1} of its "
+                                "network none")
         return problems

@@ -1,4 +1,4 @@
-"""Every local mode of a Gaussian mixture, by the fixed-point (mean-shift) iteration.
+"""The modes of a Gaussian mixture, by the fixed-point (mean-shift) iteration.
 
 For p(x) = Σ_k π_k N(x | μ_k, Σ_k) the stationary points satisfy x = (Σ_k r_k Σ_k⁻¹)⁻¹
 Σ_k r_k Σ_k⁻¹ μ_k with r_k = p(k | x) (Carreira-Perpiñán 2000); iterating that map from
@@ -41,6 +41,8 @@ __all__ = ["modes", "prominence", "marginal_scales", "MIN_PROMINENCE", "MIN_DENS
 MIN_PROMINENCE = 0.5  # the density must fall to half a mode's on every way to a higher one
 MIN_DENSITY_RATIO = 0.05  # ... and the mode's density be at least 5% of the highest mode's
 DIP_GRID, DIP_ROUNDS = 32, 4  # points per search of the lowest point of a segment, and rounds
+PROMINENCE_BLOCK = 2**20  # segment points times components a block of rows evaluates at once
+MODES_BLOCK = 2**19  # starts times components a block of rows climbs with at once
 
 
 def marginal_scales(means, scales):
@@ -165,6 +167,12 @@ def modes(log_weights, means, scales, *, min_prominence=MIN_PROMINENCE,
     """
     xp = array_module(means)
     N, K, D = means.shape
+    rows = max(1, MODES_BLOCK // ((2 * K if D == 1 else K) * K * D))
+    if N > rows:  # in blocks of rows: every start climbs against every component
+        parts = [modes(log_weights[s:s + rows], means[s:s + rows], scales[s:s + rows],
+                       min_prominence=min_prominence, min_density_ratio=min_density_ratio,
+                       max_iter=max_iter, tol=tol) for s in range(0, N, rows)]
+        return tuple(xp.concatenate(part, axis=0) for part in zip(*parts))
     if tol is None:
         tol = 1e-10 if means.dtype == np.float64 else 1e-5
     x = means
@@ -193,8 +201,10 @@ def modes(log_weights, means, scales, *, min_prominence=MIN_PROMINENCE,
     if min_prominence > 0 or min_density_ratio > 0:
         floor = math.log(min_density_ratio) if min_density_ratio > 0 else -math.inf
         keep = xp.isfinite(log_p) & (log_p >= log_p[:, :1] + floor)  # no padding
-        if min_prominence > 0:
-            keep &= prominence(log_weights, means, scales, x, log_p) >= min_prominence
+        M = int(n_modes.max())  # the columns past it are padding in every row
+        if min_prominence > 0 and M > 1:
+            keep[:, :M] &= prominence(log_weights, means, scales, x[:, :M],
+                                      log_p[:, :M]) >= min_prominence
         x, log_p, n_modes = _compact(x, log_p, keep)
     return x, log_p, n_modes
 
@@ -205,6 +215,11 @@ def prominence(log_weights, means, scales, x, log_p):
     and NaN/-inf padded, as ``modes`` returns them. 1 for the highest mode."""
     xp = array_module(means)
     N, M, D = x.shape
+    rows = max(1, PROMINENCE_BLOCK // (M * DIP_GRID * means.shape[1] * D))
+    if N > rows:  # in blocks of rows: the segments' points against every component
+        return xp.concatenate([prominence(log_weights[s:s + rows], means[s:s + rows],
+                                          scales[s:s + rows], x[s:s + rows], log_p[s:s + rows])
+                               for s in range(0, N, rows)], axis=0)
     comp = _Components.of(log_weights, means, scales)
     valid = xp.isfinite(log_p)
     if D == 1:

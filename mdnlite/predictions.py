@@ -19,7 +19,8 @@ from .validation import check_fraction
 __all__ = ["MixturePredictions", "MixtureParameters", "Modes", "result_dtype"]
 
 Modes = namedtuple("Modes", ["values", "log_density", "count"])
-Modes.__doc__ = """Every local mode of p(y | x) for N inputs, highest density first.
+Modes.__doc__ = """The modes of p(y | x) for N inputs that stand out (``modes.modes``), highest
+density first.
 
 Attributes
 ----------
@@ -201,7 +202,8 @@ class MixturePredictions:
         - ``effective_components``: 1/Σ_k π_k² per sample (N,), and its mean
           ``mean_effective_components``: how many components a prediction really uses.
         - ``mean_weights`` (K,): each component's mean weight; ``dead_components``: those
-          whose weight stays below ``DEAD_WEIGHT`` (1e-3) for every sample.
+          whose weight stays below ``DEAD_WEIGHT`` (1e-3) for every sample (for an
+          ensemble, the weight within its own network's mixture).
         - ``mean_responsibilities`` (K,), given y: each component's mean posterior share.
         - ``scales_at_floor``: the fraction of the scales within 1% of the floor
           ``min_scale``, in the standardised units where it applies (below 1e-6 without a
@@ -218,7 +220,7 @@ class MixturePredictions:
         report = {"effective_components": effective,
                   "mean_effective_components": float(effective.mean()),
                   "mean_weights": to_host(weights.mean(axis=0)),
-                  "dead_components": dead_components(weights)}
+                  "dead_components": dead_components(weights, self._mixture_members)}
         if y is not None:
             resp = mixture._responsibilities(y, *m)
             report["mean_responsibilities"] = to_host(resp.mean(axis=0))
@@ -230,6 +232,10 @@ class MixturePredictions:
     def _scales_at_floor(self, X):
         """The fraction of scales at the floor for checked X; None for a model without."""
         return None
+
+    # the model's mixture is the average of this many mixtures of equal weight, side by side
+    # (an MDN ensemble's members): diagnostics judge each component within its own
+    _mixture_members = 1
 
     def predict_mixture(self, X):
         """p(y | x) as host arrays (``model.MixtureParameters``): weights (N, K), means
@@ -272,10 +278,12 @@ class MixturePredictions:
 DEAD_WEIGHT = 1e-3  # a component whose weight stays below this for every sample is dead
 
 
-def dead_components(weights):
+def dead_components(weights, members=1):
     """The components whose weight stays below ``DEAD_WEIGHT`` on every row of weights
-    (N, K), as a list of ints."""
-    return [int(k) for k in np.flatnonzero(to_host(weights.max(axis=0)) < DEAD_WEIGHT)]
+    (N, K), as a list of ints; for the average of ``members`` mixtures (an ensemble's), the
+    weight within its own mixture, ``members`` times its share of the average."""
+    top = to_host(weights.max(axis=0)) * members
+    return [int(k) for k in np.flatnonzero(top < DEAD_WEIGHT)]
 
 
 def _interval(m, coverage, kind):

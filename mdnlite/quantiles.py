@@ -240,7 +240,8 @@ def highest_density_intervals(coverage, log_weights, means, scales):
     N, K, _ = means.shape
     w, mu = xp.exp(log_weights), means[..., 0]  # (N, K)
     s = marginal_scales(means, scales)[..., 0]  # (N, K)
-    peaks, _, n = modes(log_weights, means, scales, min_prominence=0)  # every maximum
+    peaks, _, n = modes(log_weights, means, scales, min_prominence=0,
+                        min_density_ratio=0)  # every maximum: the stretches need them all
     M = int(n.max())  # stretches: one per mode, at most K
     peaks = xp.sort(peaks[:, :M, 0], axis=1)  # (N, M), left to right, NaN last
     real = xp.arange(M)[None] < n[:, None]  # (N, M)

@@ -246,3 +246,55 @@ def test_a_model_that_generalises_does_not_warn():
         # nor does one a little worse than a Gaussian on a few held-out rows: no evidence
         MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=3, random_state=0,
             verbose=0).fit(X[:100], y[:100])
+
+
+# --- early stopping with warm starts, callbacks of the caller's, and small data --------------------
+
+def test_a_warm_start_holds_no_rows_out_that_it_trained_on_before():
+    X, y = table(200)
+    mdn = MDN(2, n_members=1, hidden_sizes=(8,), max_epochs=5, warm_start=True,
+              random_state=0, verbose=0).fit(X, y)
+    assert mdn.best_epoch_ is not None
+    mdn.fit(X, y)  # continuing: rows drawn now were trained on, so nothing is held out
+    assert mdn.best_epoch_ is None and len(mdn.validation_loss_curve_) == 5
+    mdn.fit(X[:150], y[:150], validation_data=(X[150:], y[150:]))  # the caller's rows: yes
+    assert mdn.best_epoch_ is not None and len(mdn.validation_loss_curve_) == 10
+
+
+def test_a_validation_loss_callback_works_on_the_rows_early_stopping_holds_out():
+    X, y = table(200)
+    halve = mdnlite.ReduceLROnPlateau(monitor="val_loss", patience=0, factor=0.5, min_delta=1e9)
+    mdn = MDN(2, n_members=1, hidden_sizes=(8,), max_epochs=4, random_state=0, verbose=0)
+    mdn.fit(X, y, callbacks=[halve])  # several inputs: early stopping holds rows out
+    assert len(mdn.validation_loss_curve_) == 4 and mdn.learning_rate_curve_[-1] < 3e-3 / 2
+    with pytest.raises(ValueError, match="monitors 'val_loss'"):
+        MDN(2, n_members=1, early_stopping=False, **TINY).fit(X, y, callbacks=[halve])
+
+
+def test_auto_early_stopping_never_holds_out_every_row():
+    X, y = table(10)
+    mdn = MDN(2, n_members=1, validation_fraction=0.95, **TINY).fit(X, y)
+    assert mdn.best_epoch_ is None and mdn.optimizer_.iterations == 3  # all 10 trained on
+    X, y = table(20)
+    held = MDN(2, n_members=1, validation_fraction=0.5, **TINY).fit(X, y)  # 10 of 20: enough
+    assert held.best_epoch_ is not None
+
+
+def test_best_epoch_is_none_after_partial_fit_and_load(tmp_path):
+    X, y = table(200)
+    mdn = MDN(2, n_members=1, **TINY).fit(X, y)
+    assert mdn.best_epoch_ is not None
+    mdn.save(tmp_path / "m.npz")
+    assert mdnlite.load(tmp_path / "m.npz").best_epoch_ is None  # not a fit of its own
+    mdn.partial_fit(X, y)
+    assert mdn.best_epoch_ is None
+
+
+def test_an_ensembles_diagnostics_judge_each_component_within_its_network(ensemble_fit):
+    X, y, mdn = ensemble_fit
+    report = mdn.diagnostics(X, y)
+    assert len(report["mean_weights"]) == 6
+    np.testing.assert_allclose(report["mean_weights"].sum(), 1.0, rtol=1e-5)
+    # a weight of 1e-3 in the average is 2e-3 within a member of two: alive
+    assert mdnlite.predictions.dead_components(np.full((4, 2), 0.0008), members=2) == []
+    assert mdnlite.predictions.dead_components(np.full((4, 2), 0.0004), members=2) == [0, 1]

@@ -341,7 +341,7 @@ def test_files_of_the_first_release_load_and_predict_identically():
     assert mdn.n_epochs_ == 6
 
 
-def test_pickles_of_the_first_release_unpickle_and_predict_identically():
+def test_pickles_of_the_first_release_unpickle_and_predict_identically(tmp_path):
     import pickle
 
     ref = np.load(os.path.join(RELEASE, "predictions-0.1.0.npz"))
@@ -350,5 +350,10 @@ def test_pickles_of_the_first_release_unpickle_and_predict_identically():
     assert mdn.get_params()["n_members"] == 1 and mdn.get_params()["early_stopping"] is False
     np.testing.assert_array_equal(mdn.score_samples(ref["grid"], ref["grid"]), ref["mdn_score"])
     before = mdn.network_.n_params
+    mdn.set_params(n_members=3)  # takes effect at the next fit: a save now is the fitted model
+    mdn.save(tmp_path / "saved.npz")
+    again = mdnlite.load(tmp_path / "saved.npz")
+    np.testing.assert_array_equal(again.score_samples(ref["grid"], ref["grid"]), ref["mdn_score"])
+    mdn.set_params(n_members=1)
     mdn.fit(ref["grid"], ref["grid"])  # a refit with the parameters it was made with
     assert type(mdn.network_) is mdnlite.Sequential and mdn.network_.n_params == before

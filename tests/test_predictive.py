@@ -147,6 +147,21 @@ def test_highest_density_region_of_two_separated_components():
                                atol=1e-9)
 
 
+def test_highest_density_region_keeps_a_narrow_light_component():
+    # the second peak is under 5% of the first's density: no mode to report, but the
+    # highest-density region of 99.5% still has a stretch around it
+    lw, mu, s = np.log([[0.99, 0.01]]), np.array([[[0.0], [8.0]]]), np.array([[[1.0], [0.3]]])
+    assert mixture.modes(lw, mu, s)[2][0] == 1
+    intervals, threshold = mixture.highest_density_intervals(0.995, lw, mu, s)
+    kept = intervals[0][~np.isnan(intervals[0, :, 0])]
+    assert len(kept) == 2 and kept[0, 1] < 4 < kept[1, 0] < 8 < kept[1, 1]
+    grid = np.linspace(-8, 12, 200001)
+    p = np.exp(mixture.log_prob(grid[:, None], np.repeat(lw, len(grid), 0),
+                                np.repeat(mu, len(grid), 0), np.repeat(s, len(grid), 0)))
+    inside = ((grid[:, None] >= kept[:, 0]) & (grid[:, None] <= kept[:, 1])).any(axis=1)
+    np.testing.assert_allclose(p[inside].sum() * (grid[1] - grid[0]), 0.995, atol=1e-4)
+
+
 # --- true modes -----------------------------------------------------------------------------
 
 
@@ -272,6 +287,15 @@ def test_prominence_in_two_dimensions_follows_the_dip_between_the_modes():
         np.testing.assert_allclose(prominence[n, 1], 1 - np.exp(log_p.min() - heights[n, 1]),
                                    rtol=1e-6)
     assert list(mixture.modes(lw, mu, s)[2]) == [2, 1]
+
+
+def test_modes_in_blocks_of_rows_are_the_modes_of_all_rows_at_once(monkeypatch):
+    lw, mu, s = random_mixtures(N=60, K=6, spread=2.0, seed=5)
+    whole = mixture.modes(lw, mu, s)
+    monkeypatch.setattr(modes_module, "MODES_BLOCK", 200)  # blocks of a few rows
+    monkeypatch.setattr(modes_module, "PROMINENCE_BLOCK", 2000)
+    for a, b in zip(mixture.modes(lw, mu, s), whole):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_mode_thresholds_are_checked():
