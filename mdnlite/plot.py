@@ -443,7 +443,7 @@ def _color_scale(density, scale, x_name, y_name):
         top = density.max(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):  # a column of zeros stays 0
             image = np.where(top > 0, density / top, 0.0)
-        return image, f"{label}, relative to its highest at each {x_name}", (0.0, 1.0), "neither"
+        return image, f"{label} / its maximum", (0.0, 1.0), "neither"  # in each column
     if scale == "linear":
         return density, label, (None, np.quantile(density, 0.995)), "max"
     if scale == "log":

@@ -245,7 +245,7 @@ def test_density_heatmap_colour_scales_show_narrow_and_wide_columns():
     column, limits, bar = drawn("column")
     np.testing.assert_allclose(column.max(axis=0), 1.0)  # every x reaches the top colour
     np.testing.assert_allclose(column, (density / density.max(axis=1, keepdims=True)).T)
-    assert limits == (0.0, 1.0) and bar.get_ylabel() == "p(y | x), relative to its highest at each x"
+    assert limits == (0.0, 1.0) and bar.get_ylabel() == "p(y | x) / its maximum"
     linear, limits, _ = drawn("linear")
     np.testing.assert_allclose(linear, density.T)
     assert limits[1] == pytest.approx(np.quantile(density, 0.995))
@@ -372,7 +372,7 @@ def test_every_figure_names_the_input_and_the_target(fitted):
         assert (ax.get_xlabel(), ax.get_ylabel()) == names
     image, colorbar = plot.density_heatmap(mdn, xv, y_grid, names=names).axes
     assert (image.get_xlabel(), image.get_ylabel(), colorbar.get_ylabel()) == (
-        "t", "x", "p(x | t), relative to its highest at each t")
+        "t", "x", "p(x | t) / its maximum")
     (slices,) = plot.density_slices({"MDN": mdn}, xv, y_grid, names=names).axes
     assert (slices.get_xlabel(), slices.get_title()) == ("x", "p(x | t)")
     assert [text.get_text() for text in slices.get_legend().get_texts()] == [
