@@ -208,7 +208,8 @@ def test_early_stopping_arguments_are_checked():
 
 def test_auto_noise_follows_the_number_of_inputs():
     assert estimator.auto_noise(300) == pytest.approx(1.4 / math.sqrt(300))
-    assert estimator.auto_noise(300, 8) == pytest.approx(1.4 * 300 ** (-1 / 9))
+    assert estimator.auto_noise(300, 8) == pytest.approx(1.4 * 8 / math.sqrt(300))
+    assert estimator.auto_noise(5600, 9) == pytest.approx(1.4 * 9 / math.sqrt(5600))
     assert estimator.auto_noise(500, 13) > estimator.auto_noise(500, 3) > estimator.auto_noise(500)
     assert estimator.auto_noise(2, 10) == estimator.NOISE_MAX == 1.0
     X, y = table(300, d=8)

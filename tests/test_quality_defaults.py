@@ -172,7 +172,7 @@ def test_noise_and_weight_decay_follow_the_data_size():
     # the inputs' noise follows their number of columns (2 here), the targets' that of one
     assert model.noise_ == (estimator.auto_noise(300, 2), estimator.auto_noise(300))
     assert estimator.auto_noise(300) == pytest.approx(1.4 / math.sqrt(300))
-    assert estimator.auto_noise(300, 2) == pytest.approx(1.4 * 300 ** (-1 / 3))
+    assert estimator.auto_noise(300, 2) == pytest.approx(2 * 1.4 / math.sqrt(300))
     assert estimator.auto_noise(1) == 1.0  # capped
     assert model.optimizer_.weight_decay == pytest.approx(3 / 300)
     split = mdnlite.MDN(2, **SMALL).fit(X, y, validation_split=0.25)  # N counts training rows
