@@ -21,7 +21,6 @@ held-out NLL must move by exactly the log-Jacobian log a (D = 1), and the table 
 much it misses that.
 """
 
-import argparse
 import math
 import time
 
@@ -165,17 +164,10 @@ def markdown(summary):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = report.parser(__doc__, DATASETS)
     p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--only", default=",".join(DATASETS),
-                   help=f"comma-separated data sets of {', '.join(DATASETS)}")
-    p.add_argument("--json", help="write the summary here")
-    p.add_argument("--markdown", help="write the table here")
     args = p.parse_args(argv)
-    names = args.only.split(",")
-    for name in names:
-        if name not in DATASETS:
-            p.error(f"unknown data set {name!r}")
+    names = report.chosen(p, args.only, DATASETS)
 
     summary = []
     for name in names:

@@ -1,5 +1,7 @@
-"""What the quality benchmarks share: the progress log and the written results."""
+"""What the quality benchmarks share: their common arguments, the progress log and the written
+results."""
 
+import argparse
 import json
 import os
 import sys
@@ -23,3 +25,22 @@ def write(table, summary, args, **meta):
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(table + "\n")
+
+
+def parser(doc, datasets):
+    """An argument parser with the common ``--only``, ``--json`` and ``--markdown``."""
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
+    p.add_argument("--only", default=",".join(datasets),
+                   help=f"comma-separated data sets of {', '.join(datasets)}")
+    p.add_argument("--json", help="write the summary here")
+    p.add_argument("--markdown", help="write the table here")
+    return p
+
+
+def chosen(p, text, known, what="data set"):
+    """The comma-separated names of ``text``, each checked against ``known``."""
+    names = text.split(",")
+    for name in names:
+        if name not in known:
+            p.error(f"unknown {what} {name!r}")
+    return names

@@ -32,7 +32,6 @@ CRPS in the units of y (lower is better), and the fraction of test targets insid
 central 90% interval (0.90 is right). Seconds are per fit.
 """
 
-import argparse
 import math
 import time
 import warnings
@@ -247,22 +246,13 @@ def markdown(summary):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = report.parser(__doc__, DATASETS)
     p.add_argument("--splits", type=int, default=20)
-    p.add_argument("--only", default=",".join(DATASETS),
-                   help=f"comma-separated data sets of {', '.join(DATASETS)}")
     p.add_argument("--models", default=",".join(MODELS),
                    help=f"comma-separated models of: {', '.join(MODELS)}")
-    p.add_argument("--json", help="write the summary here")
-    p.add_argument("--markdown", help="write the table here")
     args = p.parse_args(argv)
-    names, models = args.only.split(","), args.models.split(",")
-    for name in names:
-        if name not in DATASETS:
-            p.error(f"unknown data set {name!r}")
-    for label in models:
-        if label not in MODELS:
-            p.error(f"unknown model {label!r}")
+    names = report.chosen(p, args.only, DATASETS)
+    models = report.chosen(p, args.models, MODELS, "model")
 
     summary = []
     for name in names:
