@@ -4,21 +4,27 @@ A network maps x to the parameters of a Gaussian mixture p(y|x) = Σ_k π_k(x) N
 and is trained by minimising the negative log-likelihood, with every gradient derived by hand.
 """
 
-from . import datasets, gradcheck, mixture, plot
+from . import _aliases, datasets
+from .nn import gradcheck
+from . import mixture
+from . import plot
 from .backend import BackendUnavailableError, get_xp, resolve_dtype, to_host
-from .callbacks import Callback, EarlyStopping, ReduceLROnPlateau
-from .estimator import DivergenceWarning, NonFiniteLossError, NotFittedError, OverfittingWarning
-from .gmm import GaussianMixture
-from .head import MixtureHead
+from .estimators.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
+from .estimators.base import DivergenceWarning, NonFiniteLossError, NotFittedError, OverfittingWarning
+from .estimators.gmm import GaussianMixture
+from .heads.mixture import MixtureHead
 from .io import ModelFileError, load
-from .model import MDN
-from .predictions import MixtureParameters
-from .regressor import Regressor
-from .layers import ELU, Dense, Identity, ReLU, Sigmoid, Softplus, Tanh
-from .network import Parallel, Sequential, mlp
-from .optim import SGD, Adam, RMSProp
+from .estimators.mdn import MDN
+from .estimators.predictions import MixtureParameters
+from .estimators.regressor import Regressor
+from .nn.layers import ELU, Dense, Identity, ReLU, Sigmoid, Softplus, Tanh
+from .nn.network import Parallel, Sequential, mlp
+from .nn.optim import SGD, Adam, RMSProp
 
 __version__ = "0.1.0"
+
+_aliases.install(__name__)  # the module paths of 0.1.0 (old imports and pickles)
+__getattr__ = _aliases.module_getattr(__name__)
 
 __all__ = [
     "MDN",

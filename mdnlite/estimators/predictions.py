@@ -1,0 +1,304 @@
+"""The prediction interface every conditional-density model of mdnlite shares.
+
+A model says what p(y | x) is for checked inputs (``_mixture``) and how it checks them
+(``_inputs``, ``_pair``); every prediction below is then the same ``mixture.py`` function of
+that mixture, for the MDN, the least-squares Regressor and the conditioned Gaussian mixture:
+its unchecked twin, since a model's mixture is valid by construction.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from .. import mixture
+from ..mixture import scores
+from ..mixture import meanshift
+from ..mixture import univariate
+from ..backend import array_module, to_host
+from ..validation import check_fraction
+
+__all__ = ["MixturePredictions", "MixtureParameters", "Modes", "result_dtype"]
+
+Modes = namedtuple("Modes", ["values", "log_density", "count"])
+Modes.__doc__ = """The modes of p(y | x) for N inputs that stand out (``modes.modes``), highest
+density first.
+
+Attributes
+----------
+values : array (N, K, D), or (N, K) for a model fitted on 1-D targets
+    The modes, NaN after the last one of each row.
+log_density : array (N, K)
+    log p(mode | x), -inf in the padding.
+count : array (N,) of int
+    How many modes each p(y | x) has.
+"""
+
+MixtureParameters = namedtuple("MixtureParameters", ["weights", "means", "scales"])
+MixtureParameters.__doc__ = """Host (NumPy) arrays describing p(y | x) for N inputs.
+
+Attributes
+----------
+weights : array (N, K)
+    Mixture weights, each row summing to 1.
+means : array (N, K, D)
+    Component means.
+scales : array (N, K, D) or (N, K, D, D)
+    Component standard deviations per dimension (an isotropic head repeats its one scale
+    over the D dimensions), or the lower-triangular Cholesky factors L of the covariances
+    Σ = L Lᵀ (covariance="full", conditioned mixtures).
+"""
+
+
+class MixturePredictions:
+    """Mixin: predictions from ``self._mixture(X)`` (a ``mixture.Mixture`` on the model's
+    device, in the units of y), with inputs checked by ``self._inputs(X)`` and
+    ``self._pair(X, y)``, and log-densities from ``self._log_prob(X, y)`` for checked X, y
+    (a model that standardises computes them in its own units, then adds the log-Jacobian);
+    ``self._targets_and_mixture(X, y)`` gives checked y and p(y | x) both in the user's units
+    (for the CDF and the scores).
+
+    Results are arrays on the model's device, except ``predict_mixture`` (host arrays) and
+    ``score`` (a float). Their shapes and dtypes follow the data, as in scikit-learn:
+
+    - a model fitted on a 1-D y (N,) predicts without the target axis: ``predict`` (N,),
+      ``sample`` (N, n_samples), ...; fitted on y (N, D), even D = 1, it keeps it: (N, D).
+      ``predict_mixture`` always keeps it, so that its arrays feed ``mdnlite.mixture``.
+    - results are float32 when X is float32 and float64 otherwise (float64, integers,
+      lists), whatever precision the model computes in (its ``dtype``).
+    """
+
+    _target_ndim = 2  # set to 1 by a fit on 1-D targets
+
+    def _result(self, value, X, target_axes=1):
+        """``value`` in the result dtype for the inputs X, without its last ``target_axes``
+        axes (each of length 1 then) if the model was fitted on 1-D targets."""
+        value = value.astype(result_dtype(X), copy=False)
+        if self._target_ndim == 1:
+            value = value.reshape(value.shape[:value.ndim - target_axes])
+        return value
+
+    def _mixture_at(self, X):
+        return self._mixture(self._inputs(X))
+
+    def predict(self, X):
+        """Conditional mean E[y | x] = Σ_k π_k(x) μ_k(x), (N, D) (or (N,), see above)."""
+        m = self._mixture_at(X)
+        return self._result(mixture._mean(m.log_weights, m.means), X)
+
+    def predict_variance(self, X):
+        """Conditional variance of each target dimension (law of total variance), (N, D)."""
+        return self._result(mixture._variance(*self._mixture_at(X)), X)
+
+    def predict_covariance(self, X):
+        """Conditional covariance matrix (law of total covariance), (N, D, D); (N,), the
+        variance, for a model fitted on 1-D targets."""
+        return self._result(mixture._covariance(*self._mixture_at(X)), X, target_axes=2)
+
+    def predict_mode(self, X):
+        """The highest mode of p(y | x), the most probable y, (N, D): found among every
+        local mode (``predict_modes``), so it follows one branch of a multi-valued map
+        instead of jumping with the heaviest component."""
+        # the highest mode is kept whatever the threshold: no prominence to work out
+        top = meanshift.modes(*self._mixture_at(X), min_prominence=0, min_density_ratio=0)
+        return self._result(top[0][:, 0], X)
+
+    def predict_approx_mode(self, X):
+        """Mean of the heaviest component, μ_{argmax π}, the usual approximate mode, (N, D).
+        Cheap, but it jumps between branches where two weights cross."""
+        m = self._mixture_at(X)
+        return self._result(mixture._approx_mode(m.log_weights, m.means), X)
+
+    def predict_modes(self, X, min_prominence=meanshift.MIN_PROMINENCE,
+                      min_density_ratio=meanshift.MIN_DENSITY_RATIO):
+        """The modes of p(y | x) that stand out, highest density first (``Modes``): values
+        (N, K, D) (or (N, K)), NaN after the last mode of each row; log_density (N, K),
+        -inf there; count (N,).
+
+        A local maximum counts as a mode if its prominence is at least ``min_prominence``
+        (0.5 by default: on every way from it to a higher mode the density falls below
+        (1 - min_prominence) times its own) and its density is at least
+        ``min_density_ratio`` (0.05) times the highest mode's. The ripples of a mixture
+        that approximates a flat or skewed density, and bumps of no weight far in the
+        tails, are not modes; both 0 keep every local maximum. See ``modes.modes``."""
+        check_fraction(min_prominence, "min_prominence", closed=True)
+        check_fraction(min_density_ratio, "min_density_ratio", closed=True)
+        values, log_density, count = meanshift.modes(
+            *self._mixture_at(X), min_prominence=min_prominence,
+            min_density_ratio=min_density_ratio)
+        return Modes(self._result(values, X), log_density.astype(result_dtype(X)), count)
+
+    def cdf(self, X, y):
+        """P(Y_d <= y_d | x) for each sample and target dimension, (N, D) (or (N,)): the
+        marginal CDFs when D > 1."""
+        y, m = self._targets_and_mixture(X, y)
+        return self._result(univariate.cdf(y, *m), X)
+
+    def predict_quantiles(self, X, q):
+        """The quantiles of each target's conditional distribution at levels q in (0, 1):
+        (N, Q, D), (N, Q) for 1-D targets, and without the Q axis for a scalar q.
+        Root finding on the CDF, to about 1e-12 of the narrowest scale in float64."""
+        values = univariate.quantiles(q, *self._mixture_at(X))
+        if np.ndim(q) == 0:
+            values = values[:, 0]
+        return self._result(values, X)
+
+    def predict_interval(self, X, coverage=0.9, kind="central"):
+        """A prediction interval of probability ``coverage`` for each input.
+
+        ``kind="central"``: (lower, upper), the quantiles at (1 ∓ coverage)/2, each (N, D)
+        (or (N,)). ``kind="hdr"`` (1-D targets): the highest-density region, the shortest
+        set of that probability, a union of at most K intervals for a multimodal p(y | x):
+        an array (N, K, 2) of [lower, upper] rows, left to right, NaN-padded.
+        """
+        lower, upper = _interval(self._mixture_at(X), coverage, kind)
+        if kind == "hdr":
+            xp = array_module(lower)
+            return xp.stack([lower, upper], axis=-1).astype(result_dtype(X), copy=False)
+        return self._result(lower, X), self._result(upper, X)
+
+    def crps(self, X, y):
+        """The continuous ranked probability score of each sample (closed form, in the
+        units of y; lower is better), (N, D) per target dimension (or (N,))."""
+        y, m = self._targets_and_mixture(X, y)
+        return self._result(scores.crps(y, *m), X)
+
+    def energy_score(self, X, y, n_samples=1000, random_state=None):
+        """The energy score E‖Y - y‖ - ½ E‖Y - Y'‖ of each sample, (N,), from
+        2 ``n_samples`` draws per input seeded by ``random_state``: the multivariate
+        CRPS (equal to it for one target dimension, up to Monte Carlo error)."""
+        y, m = self._targets_and_mixture(X, y)
+        values = mixture._energy_score(y, *m, n_samples, rng=random_state)
+        return values.astype(result_dtype(X), copy=False)
+
+    def pit(self, X, y):
+        """Probability integral transform values F(y | x), (N, D) (or (N,)): uniform on
+        (0, 1) for a calibrated model (``plot.pit_histogram``)."""
+        return self.cdf(X, y)
+
+    def calibration(self, X, y, levels=scores.CALIBRATION_LEVELS):
+        """How often y falls in the central prediction interval of each nominal coverage
+        (``scores.Calibration``, host arrays; ``observed`` (L, D), or (L,) for 1-D
+        targets). A calibrated model has observed ≈ levels within a few standard errors."""
+        y, m = self._targets_and_mixture(X, y)
+        report = scores.calibration(y, *m, levels)
+        observed = to_host(report.observed)
+        if self._target_ndim == 1:
+            observed = observed[:, 0]
+        return report._replace(observed=observed)
+
+    def interval_coverage(self, X, y, coverage=0.9, kind="central"):
+        """(fraction of samples whose y lies in the prediction interval, mean width of the
+        interval) for ``predict_interval(X, coverage, kind)``; host arrays (D,), or floats
+        for 1-D targets."""
+        y, m = self._targets_and_mixture(X, y)
+        lower, upper = _interval(m, coverage, kind)
+        inside, width = (to_host(a) for a in scores.interval_coverage(y, lower, upper))
+        if self._target_ndim == 1:
+            return float(inside[0]), float(width[0])
+        return inside, width
+
+    def diagnostics(self, X, y=None):
+        """What the fitted mixtures look like over X (a dict of host values).
+
+        - ``effective_components``: 1/Σ_k π_k² per sample (N,), and its mean
+          ``mean_effective_components``: how many components a prediction really uses.
+        - ``mean_weights`` (K,): each component's mean weight; ``dead_components``: those
+          whose weight stays below ``DEAD_WEIGHT`` (1e-3) for every sample (for an
+          ensemble, the weight within its own network's mixture).
+        - ``mean_responsibilities`` (K,), given y: each component's mean posterior share.
+        - ``scales_at_floor``: the fraction of the scales within 1% of the floor
+          ``min_scale``, in the standardised units where it applies (below 1e-6 without a
+          floor); MDN only.
+        """
+        X_checked = self._inputs(X)
+        if y is None:
+            m = self._mixture(X_checked)
+        else:
+            y, m = self._targets_and_mixture(X, y)
+        xp = array_module(m.means)
+        weights = xp.exp(m.log_weights)
+        effective = to_host(mixture._effective_components(m.log_weights))
+        report = {"effective_components": effective,
+                  "mean_effective_components": float(effective.mean()),
+                  "mean_weights": to_host(weights.mean(axis=0)),
+                  "dead_components": dead_components(weights, self._mixture_members)}
+        if y is not None:
+            resp = mixture._responsibilities(y, *m)
+            report["mean_responsibilities"] = to_host(resp.mean(axis=0))
+        at_floor = self._scales_at_floor(X_checked)
+        if at_floor is not None:
+            report["scales_at_floor"] = at_floor
+        return report
+
+    def _scales_at_floor(self, X):
+        """The fraction of scales at the floor for checked X; None for a model without."""
+        return None
+
+    # the model's mixture is the average of this many mixtures of equal weight, side by side
+    # (an MDN ensemble's members): diagnostics judge each component within its own
+    _mixture_members = 1
+
+    def predict_mixture(self, X):
+        """p(y | x) as host arrays (``model.MixtureParameters``): weights (N, K), means
+        (N, K, D) and scales, (N, K, D) standard deviations or (N, K, D, D) Cholesky factors
+        L of the component covariances Σ = L Lᵀ (covariance "full", conditioned mixtures).
+        The target axis is kept even for a model fitted on 1-D targets."""
+        m = self._mixture_at(X)
+        xp = array_module(m.means)
+        dtype = result_dtype(X)
+        shape = m.scales.shape if mixture.is_full(m.means, m.scales) else m.means.shape
+        scales = np.ascontiguousarray(to_host(xp.broadcast_to(m.scales, shape)), dtype=dtype)
+        return MixtureParameters(to_host(xp.exp(m.log_weights)).astype(dtype, copy=False),
+                                 to_host(m.means).astype(dtype, copy=False), scales)
+
+    def score_samples(self, X, y):
+        """log p(y | x) for each sample, (N,), in nats."""
+        X_checked, y = self._pair(X, y)
+        return self._log_prob(X_checked, y).astype(result_dtype(X), copy=False)
+
+    def score(self, X, y):
+        """Mean log p(y | x) over the samples, as a float: a log-likelihood, so higher is
+        better (what scikit-learn's model selection maximises by default)."""
+        return float(self.score_samples(X, y).mean())
+
+    def sample(self, X, n_samples=1, temperature=1.0, sigma_temperature=1.0,
+               random_state=None):
+        """Draw from p(y | x) for each input: (N, n_samples, D), or (N, n_samples) for a
+        model fitted on 1-D targets.
+
+        ``temperature`` divides the log weights (0: always the heaviest component);
+        ``sigma_temperature`` multiplies every component's covariance (see ``mixture.sample``).
+        ``random_state`` seeds a host generator, so a seed gives the same samples on every
+        backend.
+        """
+        draws = mixture._sample(*self._mixture_at(X), n_samples=n_samples, rng=random_state,
+                               temperature=temperature, sigma_temperature=sigma_temperature)
+        return self._result(draws, X)
+
+
+DEAD_WEIGHT = 1e-3  # a component whose weight stays below this for every sample is dead
+
+
+def dead_components(weights, members=1):
+    """The components whose weight stays below ``DEAD_WEIGHT`` on every row of weights
+    (N, K), as a list of ints; for the average of ``members`` mixtures (an ensemble's), the
+    weight within its own mixture, ``members`` times its share of the average."""
+    top = to_host(weights.max(axis=0)) * members
+    return [int(k) for k in np.flatnonzero(top < DEAD_WEIGHT)]
+
+
+def _interval(m, coverage, kind):
+    """(lower, upper) of the prediction intervals of mixture ``m``: (N, D) each for
+    ``kind="central"``, (N, K) each, NaN-padded, for the highest-density region ("hdr")."""
+    if kind == "central":
+        return univariate.central_interval(coverage, *m)
+    if kind == "hdr":
+        intervals, _ = univariate.highest_density_intervals(coverage, *m)
+        return intervals[..., 0], intervals[..., 1]
+    raise ValueError(f"kind must be 'central' or 'hdr', got {kind!r}")
+
+
+def result_dtype(X):
+    """The dtype of results for inputs X: float32 for float32 arrays, float64 otherwise."""
+    return np.dtype(np.float32) if getattr(X, "dtype", None) == np.float32 else \
+        np.dtype(np.float64)

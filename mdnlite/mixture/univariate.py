@@ -1,0 +1,330 @@
+"""The mixture's distribution function and what inverts it: CDF, quantiles, intervals, HDR.
+
+For D > 1 everything is per dimension, on the marginals (the marginal of a Gaussian along
+axis d is Gaussian with variance Σ_dd, so full covariances are handled too). Quantiles are
+found by safeguarded Newton iteration on the mixture CDF inside the bracket that the
+component quantiles give; the highest-density region of a 1-D mixture is a union of
+intervals found between its modes. Everything runs on all rows at once, on any backend.
+"""
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+
+from ..backend import array_module
+from .meanshift import marginal_scales, modes
+from .special import ndtr, normal_pdf
+
+__all__ = ["cdf", "quantiles", "central_interval", "highest_density_intervals"]
+
+_ITERATIONS = 100  # Newton-bisection steps at most; about 10 are needed in practice
+
+
+def _root(f, lo, hi, y, tol, ftol):
+    """The root of an increasing f in [lo, hi] (f(lo) <= 0 <= f(hi)) from y, elementwise;
+    stops when no step exceeds ``tol`` or |f| <= ``ftol`` (zero to rounding). ``f(y)``
+    returns (f, df/dy).
+
+    Newton's step is taken where it stays inside the shrinking bracket; where it does not
+    (it overshoots from the flat side of a curved f), the secant through the bracket's ends
+    if the last step halved the bracket, and bisection otherwise (the secant alone can
+    creep towards one end for ever): never much slower than bisection, quadratic near a
+    root. An element is done when its bracket is narrower than ``tol``, when Newton's step
+    is, or when |f| <= ``ftol``.
+    """
+    xp = array_module(y)
+    f_lo, f_hi = f(lo)[0], f(hi)[0]
+    last = xp.full(y.shape, math.inf, dtype=y.dtype)  # the bracket's width a step ago
+    for _ in range(_ITERATIONS):
+        value, slope = f(y)
+        below, above = value < 0, value > 0
+        lo, f_lo = xp.where(below, y, lo), xp.where(below, value, f_lo)
+        hi, f_hi = xp.where(above, y, hi), xp.where(above, value, f_hi)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            newton = y - value / slope
+            secant = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+        width = hi - lo
+        by_newton = (newton > lo) & (newton < hi)
+        by_secant = (secant > lo) & (secant < hi) & (width <= 0.5 * last)
+        new = xp.where(by_newton, newton, xp.where(by_secant, secant, 0.5 * (lo + hi)))
+        # an end of the bracket where f is zero to rounding is the root: Newton from the
+        # other side overshoots it, and the steps alone would only halve towards it
+        zero = xp.abs(value) <= ftol
+        new = xp.where(xp.abs(f_lo) <= ftol, lo, xp.where(xp.abs(f_hi) <= ftol, hi, new))
+        done = zero | (width <= tol) | (by_newton & (xp.abs(newton - y) <= tol))
+        y = xp.where(zero, y, new)
+        last = width
+        if bool(done.all()):  # one host sync per step
+            break
+    return y
+
+
+def cdf(y, log_weights, means, scales):
+    """P(Y_d <= y_d | mixture) for each row and dimension, (N, D):
+    Σ_k π_k Φ((y_d - μ_kd)/s_kd) with s_kd the marginal scale (``modes.marginal_scales``);
+    the arrays are laid out as in ``mixture.log_prob``."""
+    s = marginal_scales(means, scales)
+    weights = array_module(means).exp(log_weights)[..., None]  # (N, K, 1)
+    return (weights * ndtr((y[:, None, :] - means) / s)).sum(axis=1)
+
+
+def _levels(levels):
+    """Levels as a host float64 vector in (0, 1)."""
+    q = np.asarray(levels, dtype=np.float64).reshape(-1)
+    if q.size == 0 or not ((q > 0) & (q < 1)).all():
+        raise ValueError(f"quantile levels must lie strictly between 0 and 1, got {levels!r}")
+    return q
+
+
+def quantiles(levels, log_weights, means, scales, *, rtol=None):
+    """The marginal quantiles Q_d(q) of each mixture for each level q.
+
+    Parameters
+    ----------
+    levels : float or sequence of floats in (0, 1)
+    log_weights, means, scales : the mixtures (see ``cdf``)
+    rtol : float, optional
+        Iteration stops when every step is below ``rtol`` times the narrowest scale; 1e-12
+        in float64, 1e-6 in float32 by default.
+
+    Returns
+    -------
+    array (N, Q, D)
+
+    Notes
+    -----
+    F(y) = Σ_k π_k Φ((y - μ_k)/s_k) is increasing, and each Φ_k is at most q at the smallest
+    component quantile μ_k + s_k z_q and at least q at the largest, so the root of F(y) = q
+    lies in that bracket. Newton's step y - (F(y) - q)/p(y) is taken when it stays inside
+    the (shrinking) bracket, bisection otherwise. Levels above 1/2 are solved on the
+    mirrored mixture, with 1 - q, so that upper-tail levels keep their precision.
+    """
+    q = _levels(levels)
+    xp = array_module(means)
+    dtype = means.dtype
+    if rtol is None:
+        rtol = 1e-12 if dtype == np.float64 else 1e-6
+    upper = q > 0.5
+    sign = xp.asarray(np.where(upper, -1.0, 1.0), dtype=dtype)[None, :, None, None]  # (1,Q,1,1)
+    target = xp.asarray(np.where(upper, 1 - q, q), dtype=dtype)[None, :, None]  # (1, Q, 1)
+    z = xp.asarray([NormalDist().inv_cdf(float(t)) for t in np.where(upper, 1 - q, q)],
+                   dtype=dtype)[None, :, None, None]
+    mu = sign * means[:, None]  # (N, Q, K, D): the mirrored mixture for upper levels
+    s = marginal_scales(means, scales)[:, None]  # (N, 1, K, D)
+    w = xp.exp(log_weights)[:, None, :, None]  # (N, 1, K, 1)
+    component = mu + s * z  # (N, Q, K, D)
+    lo, hi = component.min(axis=2), component.max(axis=2)  # (N, Q, D): the bracket
+    y = (w * component).sum(axis=2)  # a start inside it
+
+    def F(y):  # F(y) - q and its slope p(y)
+        u = (y[:, :, None] - mu) / s
+        return ((w * ndtr(u)).sum(axis=2) - target, (w * normal_pdf(u) / s).sum(axis=2))
+
+    y = _root(F, lo, hi, y, rtol * s.min(axis=2), ftol=4 * np.finfo(dtype).eps)
+    return y * sign[..., 0]
+
+
+def central_interval(coverage, log_weights, means, scales):
+    """The central interval of each marginal with probability ``coverage``: the quantiles at
+    (1 - c)/2 and (1 + c)/2, as (lower, upper), each (N, D)."""
+    c = float(coverage)
+    if not 0 < c < 1:
+        raise ValueError(f"coverage must lie strictly between 0 and 1, got {coverage!r}")
+    bounds = quantiles([(1 - c) / 2, (1 + c) / 2], log_weights, means, scales)
+    return bounds[:, 0], bounds[:, 1]
+
+
+class _Stretches:
+    """N one-dimensional mixtures, each cut into M stretches between its density minima:
+    the arrays that the search for the threshold t reads, one row per mixture, so that the
+    rows still searching can be taken out together (``take``)."""
+
+    FIELDS = ("log_weights", "w", "mu", "s", "starts", "stops", "peaks", "top",
+              "floor_start", "floor_stop")
+
+    def __init__(self, **arrays):
+        self.__dict__.update(arrays)
+        self.xp = array_module(arrays["mu"])
+
+    def take(self, rows):
+        return _Stretches(**{name: getattr(self, name)[rows] for name in self.FIELDS})
+
+    def log_density(self, y, curvature=False):
+        """log p(y), d/dy and (if asked) d²/dy² at points y (N, M) of each row's mixture."""
+        xp, s = self.xp, self.s[:, None]
+        u = (y[..., None] - self.mu[:, None]) / s  # (N, M, K)
+        log_terms = (self.log_weights - xp.log(self.s))[:, None] - 0.5 * u * u
+        top = log_terms.max(axis=-1, keepdims=True)
+        share = xp.exp(log_terms - top)  # finite far in the tails, where p underflows
+        total = share.sum(axis=-1)
+        pull = -u / s  # d/dy of each term's log
+        slope = (share * pull).sum(axis=-1) / total
+        log_p = xp.log(total) + top[..., 0] - 0.5 * math.log(2 * math.pi)
+        if not curvature:
+            return log_p, slope
+        bend = (share * (pull * pull - 1 / (s * s))).sum(axis=-1) / total
+        return log_p, slope, bend - slope * slope
+
+    def mass_below(self, y):
+        u = (y[..., None] - self.mu[:, None]) / self.s[:, None]
+        return (self.w[:, None] * ndtr(u)).sum(axis=-1)
+
+    def ends(self, t, lower, upper, tol, eps):
+        """Where p >= t on each stretch, from guesses: (lower, upper, alive) (N, M)."""
+        xp = self.xp
+        alive = self.top >= t
+        whole_left, whole_right = self.floor_start >= t, self.floor_stop >= t  # no root there
+        with np.errstate(divide="ignore"):
+            log_t = xp.log(t)
+        ftol = 8 * eps * (1 + xp.abs(log_t))  # log p - log t is zero to rounding
+
+        def rising(y):  # log p - log t, increasing from a stretch's start to its peak
+            lp, slope = self.log_density(y)
+            return xp.where(alive & ~whole_left, lp - log_t, 0.0), slope
+
+        def falling(y):
+            lp, slope = self.log_density(y)
+            return xp.where(alive & ~whole_right, log_t - lp, 0.0), -slope
+
+        lower = _root(rising, self.starts, self.peaks,
+                      xp.clip(lower, self.starts, self.peaks), tol, ftol)
+        upper = _root(falling, self.peaks, self.stops,
+                      xp.clip(upper, self.peaks, self.stops), tol, ftol)
+        lower = xp.where(whole_left, self.starts, lower)
+        upper = xp.where(whole_right, self.stops, upper)
+        return lower, upper, alive
+
+    def excess(self, t, lower, upper, c, tol, eps):
+        """The mass of {p >= t} less the coverage and its derivative in t, (N, 1), with the
+        ends. An end at p = t moves by 1/p'(end) per unit of t, so the mass by
+        Σ t (1/p'(upper) - 1/p'(lower)) = Σ 1/(log p)'(upper) - 1/(log p)'(lower)."""
+        xp = self.xp
+        lower, upper, alive = self.ends(t, lower, upper, tol, eps)
+        inside = xp.where(alive, self.mass_below(upper) - self.mass_below(lower), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            moves = (xp.where(upper == self.stops, 0.0, 1 / self.log_density(upper)[1])
+                     - xp.where(lower == self.starts, 0.0, 1 / self.log_density(lower)[1]))
+        slope = xp.where(alive, moves, 0.0).sum(axis=1, keepdims=True)
+        return inside.sum(axis=1, keepdims=True) - c, slope, lower, upper, alive
+
+
+def highest_density_intervals(coverage, log_weights, means, scales):
+    """The highest-density region of each 1-D mixture with probability ``coverage``: the
+    set {y : p(y) >= t} whose mass is ``coverage``, a union of at most K intervals.
+
+    Returns
+    -------
+    intervals : array (N, K, 2)
+        [lower, upper] of each interval, left to right; NaN padding after the last.
+    threshold : array (N,)
+        The density t at the interval ends.
+
+    Notes
+    -----
+    Between two neighbouring modes p has one minimum, where d log p/dy changes sign, so on
+    each stretch from one minimum to the next p rises to a mode and falls again: the part
+    of it where p >= t is one interval, whose ends are the roots of log p = log t. The mass
+    of the union, Σ F(upper) - F(lower), falls as t rises, and t is found by Newton's
+    method on it (with the derivative in closed form), each step starting the ends from
+    the last ones; rows leave the search as they converge, so that a few slow ones do not
+    keep the others computing.
+    """
+    c = float(coverage)
+    if not 0 < c < 1:
+        raise ValueError(f"coverage must lie strictly between 0 and 1, got {coverage!r}")
+    if means.shape[-1] != 1:
+        raise ValueError(f"highest-density intervals need 1-D mixtures, got D = "
+                         f"{means.shape[-1]} (use central_interval per dimension)")
+    xp = array_module(means)
+    N, K, _ = means.shape
+    w, mu = xp.exp(log_weights), means[..., 0]  # (N, K)
+    s = marginal_scales(means, scales)[..., 0]  # (N, K)
+    peaks, _, n = modes(log_weights, means, scales, min_prominence=0,
+                        min_density_ratio=0)  # every maximum: the stretches need them all
+    M = int(n.max())  # stretches: one per mode, at most K
+    peaks = xp.sort(peaks[:, :M, 0], axis=1)  # (N, M), left to right, NaN last
+    real = xp.arange(M)[None] < n[:, None]  # (N, M)
+    far = 40 * s.max(axis=1, keepdims=True)  # beyond this, no mass in float64
+    left_end, right_end = mu.min(axis=1, keepdims=True) - far, mu.max(axis=1, keepdims=True) + far
+    peaks = xp.where(real, peaks, right_end)  # padding sits at the far right, weightless
+    eps = float(np.finfo(means.dtype).eps)
+    s_min = s.min(axis=1, keepdims=True)
+    tol = 1e-12 * s_min
+    rows = _Stretches(log_weights=log_weights, w=w, mu=mu, s=s, starts=None, stops=None,
+                      peaks=peaks, top=None, floor_start=None, floor_stop=None)
+    # the minimum between neighbouring peaks: where d log p / dy turns from - to +
+    a, b = peaks[:, :-1], peaks[:, 1:]
+    gap = 1e-6 * (b - a)
+
+    def turning(y):
+        _, slope, bend = rows.log_density(y, curvature=True)
+        return slope, bend
+
+    valleys = _root(turning, a + gap, b - gap, 0.5 * (a + b), tol, 0.0)  # (N, M - 1)
+    rows.starts = xp.concatenate([left_end, valleys], axis=1)  # each stretch's left end
+    rows.stops = xp.concatenate([valleys, right_end], axis=1)
+    rows.top = xp.where(real, xp.exp(rows.log_density(peaks)[0]), 0.0)  # (N, M)
+    rows.floor_start = xp.exp(rows.log_density(rows.starts)[0])
+    rows.floor_stop = xp.exp(rows.log_density(rows.stops)[0])
+
+    # t in [0, the highest peak], where the excess falls from 1 - c to -c: Newton's step on
+    # t where it stays inside the bracket, bisection otherwise
+    lo, hi = xp.zeros((N, 1), dtype=means.dtype), rows.top.max(axis=1, keepdims=True)
+    t = 0.5 * hi
+    lower, upper = peaks - 0.5 * s_min, peaks + 0.5 * s_min
+    last = hi - lo
+    found_t, found_lower, found_upper = xp.empty_like(t), xp.empty_like(lower), xp.empty_like(upper)
+    found_alive = xp.zeros(lower.shape, dtype=bool)
+    index, tol_rows = xp.arange(N), tol
+    for _ in range(_ITERATIONS):
+        f, slope, lower, upper, alive = rows.excess(t, lower, upper, c, tol_rows, eps)
+        lo, hi = xp.where(f > 0, t, lo), xp.where(f < 0, t, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = t - f / slope
+        # the mass has kinks (where intervals appear or merge), around which Newton can
+        # cycle: a step that does not halve the last one gives way to bisection
+        good = (newton > lo) & (newton < hi) & (xp.abs(newton - t) <= 0.5 * last)
+        new = xp.where(good, newton, 0.5 * (lo + hi))
+        done = ((xp.abs(f) <= 16 * eps) | (hi - lo <= 4 * eps * hi))[:, 0]
+        last = xp.abs(new - t)
+        t = xp.where(done[:, None], t, new)
+        if bool(done.any()):  # the converged rows leave: their ends are those at their t
+            finished = index[done]
+            found_t[finished], found_lower[finished] = t[done], lower[done]
+            found_upper[finished], found_alive[finished] = upper[done], alive[done]
+            keep = ~done
+            index, rows = index[keep], rows.take(keep)
+            t, lo, hi, last = t[keep], lo[keep], hi[keep], last[keep]
+            lower, upper, tol_rows = lower[keep], upper[keep], tol_rows[keep]
+            if index.shape[0] == 0:
+                break
+    if index.shape[0]:  # out of iterations: the last ends
+        _, _, lower, upper, alive = rows.excess(t, lower, upper, c, tol_rows, eps)
+        found_t[index], found_lower[index], found_upper[index] = t, lower, upper
+        found_alive[index] = alive
+    intervals = _join(xp.where(found_alive, found_lower, xp.nan),
+                      xp.where(found_alive, found_upper, xp.nan), K)
+    return intervals, found_t[:, 0]
+
+
+def _join(lower, upper, K):
+    """Intervals (N, M) on consecutive stretches, merged where one ends where the next begins
+    (at a minimum above the threshold), empty ones dropped, packed left: (N, K, 2)."""
+    xp = array_module(lower)
+    N, M = lower.shape
+    out_lo, out_hi = xp.full((N, K), xp.nan, dtype=lower.dtype), xp.full((N, K), xp.nan,
+                                                                           dtype=lower.dtype)
+    count = xp.zeros(N, dtype=np.int64)
+    rows = xp.arange(N)
+    open_ = xp.zeros(N, dtype=bool)  # an interval is open, waiting to be continued
+    for k in range(M):  # over stretches (at most K), never over rows
+        alive = ~xp.isnan(lower[:, k])
+        continues = alive & open_ & (out_hi[rows, xp.maximum(count - 1, 0)] == lower[:, k])
+        fresh = alive & ~continues
+        slot = xp.where(fresh, count, xp.maximum(count - 1, 0))
+        out_lo[rows, slot] = xp.where(fresh, lower[:, k], out_lo[rows, slot])
+        out_hi[rows, slot] = xp.where(alive, upper[:, k], out_hi[rows, slot])
+        count = count + fresh
+        open_ = alive
+    return xp.stack([out_lo, out_hi], axis=-1)
