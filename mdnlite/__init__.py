@@ -8,12 +8,13 @@ from . import _aliases, datasets
 from .nn import gradcheck
 from . import mixture
 from . import plot
-from .backend import BackendUnavailableError, get_xp, resolve_dtype, to_host
+from .backend import get_xp, resolve_dtype, to_host
 from .estimators.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
-from .estimators.base import DivergenceWarning, NonFiniteLossError, NotFittedError, OverfittingWarning
+from .exceptions import (BackendUnavailableError, DivergenceWarning, ModelFileError,
+                         NonFiniteLossError, NotFittedError, OverfittingWarning)
 from .estimators.gmm import GaussianMixture
 from .heads.mixture import MixtureHead
-from .io import ModelFileError, load
+from .io import load
 from .estimators.mdn import MDN
 from .estimators.predictions import MixtureParameters
 from .estimators.regressor import Regressor

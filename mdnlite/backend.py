@@ -10,6 +10,8 @@ import sys
 
 import numpy as np
 
+from .exceptions import BackendUnavailableError
+
 __all__ = [
     "BackendUnavailableError",
     "get_xp",
@@ -30,10 +32,6 @@ _CUPY_HINT = (
     "backend='cupy' needs CuPy with a CUDA device: install the wheel that matches your CUDA, "
     "for example `pip install cupy-cuda12x` (or `pip install 'mdnlite[cuda]'` for CUDA 12)"
 )
-
-
-class BackendUnavailableError(ImportError):
-    """The requested array backend cannot be used on this machine."""
 
 
 def _cupy_with_device():

@@ -1,9 +1,13 @@
 """Checks on user input: clear errors that name the argument, never a NaN from deep inside.
 
-Each check returns the data as a 2-D floating array on the requested device, or raises a
-ValueError / TypeError that says which argument is wrong and how.
+Data checks return a 2-D floating array on the requested device; argument checks return the
+value in its plain Python type. Either raises a ValueError / TypeError that says which
+argument is wrong and how. Estimators and heads declare their arguments once, in a
+``_parameter_constraints`` table of the rules below (``Integer``, ``Real``, ``Options``,
+``Boolean``, ``Rule``), checked by ``check_params``: one message per kind of fault.
 """
 
+import math
 import numbers
 import warnings
 
@@ -12,7 +16,8 @@ import numpy as np
 from .backend import array_module, to_host
 
 __all__ = ["check_array", "check_pair", "check_positive_int", "check_fraction", "check_number",
-           "check_random_state", "feature_names", "check_feature_names"]
+           "check_real", "check_random_state", "feature_names", "check_feature_names",
+           "Integer", "Real", "Options", "Boolean", "Rule", "check_params"]
 
 
 def check_array(a, name, *, xp, dtype, n_features=None, owner="the model"):
@@ -132,6 +137,18 @@ def check_number(value, name):
     return float(value)
 
 
+def check_real(value, name, minimum=0.0, strict=False):
+    """Return ``value`` as a float, finite and >= ``minimum`` (> if ``strict``; NaN fails).
+
+    The one check of "a finite number >= 0" (or "> 0") that every argument of that kind uses.
+    """
+    value = check_number(value, name)
+    if not (minimum < value < math.inf if strict else minimum <= value < math.inf):
+        bound = f"{'>' if strict else '>='} {minimum:g}"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return value
+
+
 def check_random_state(random_state):
     """A host ``numpy.random.Generator`` from None, an integer >= 0 or a Generator.
 
@@ -200,3 +217,101 @@ def _is_sparse(a):
     module = type(a).__module__ or ""
     return (module.startswith(("scipy.sparse", "cupyx.scipy.sparse"))
             or (hasattr(a, "tocsr") and hasattr(a, "nnz")))
+
+
+# --- the declarative parameter table ------------------------------------------------------------
+#
+# ``_parameter_constraints = {"name": rule, ...}`` on a class; ``check_params(obj)`` checks every
+# entry and returns the checked values. A rule built with ``auto=True`` also accepts the string
+# "auto" (a value that the fit chooses from the data).
+
+
+class _Constraint:
+    auto = False
+
+    def check(self, value, name):
+        if self.auto and isinstance(value, str) and value == "auto":
+            return value
+        return self._check(value, name)
+
+
+class Integer(_Constraint):
+    """An integer (not a bool) >= ``minimum``."""
+
+    def __init__(self, minimum=1, auto=False):
+        self.minimum, self.auto = minimum, auto
+
+    def _check(self, value, name):
+        return check_positive_int(value, name, self.minimum)
+
+
+class Real(_Constraint):
+    """A finite real number (not a bool) >= ``minimum``, or > it if ``strict``; None too if
+    ``none``; below ``below`` (open) if given."""
+
+    def __init__(self, minimum=0.0, strict=False, auto=False, none=False, below=None,
+                 auto_message=True):
+        self.minimum, self.strict, self.auto, self.none = minimum, strict, auto, none
+        self.below, self.auto_message = below, auto_message
+
+    def _check(self, value, name):
+        if self.none and value is None:
+            return None
+        if self.auto and self.auto_message:  # the message says that "auto" was possible too
+            number = check_number(value, name)
+            if not self.minimum <= number < math.inf:
+                raise ValueError(f"{name} must be 'auto' or a finite number >= "
+                                 f"{self.minimum:g}, got {value!r}")
+            return number
+        if self.below is not None:
+            number = check_number(value, name)
+            if not self.minimum < number < self.below:
+                raise ValueError(f"{name} must be in ({self.minimum:g}, {self.below:g}), "
+                                 f"got {value!r}")
+            return number
+        return check_real(value, name, self.minimum, self.strict)
+
+
+class Options(_Constraint):
+    """One of the given strings."""
+
+    def __init__(self, *choices):
+        self.choices = choices
+
+    def check(self, value, name):
+        if not isinstance(value, str) or value not in self.choices:
+            allowed = (" or ".join(map(repr, self.choices)) if len(self.choices) == 2
+                       else f"one of {self.choices}")
+            raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        return value
+
+
+class Boolean(_Constraint):
+    """True or False (a NumPy bool too); "auto" as well if ``auto``."""
+
+    def __init__(self, auto=False):
+        self.auto = auto
+
+    def _check(self, value, name):
+        if not isinstance(value, (bool, np.bool_)):
+            if self.auto:
+                raise ValueError(f"{name} must be True, False or 'auto', got {value!r}")
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+        return bool(value)
+
+
+class Rule(_Constraint):
+    """A check of its own: ``function(value, name)`` returns the checked value or raises."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def check(self, value, name):
+        return self.function(value, name)
+
+
+def check_params(obj, table=None):
+    """Check ``obj``'s arguments against ``table`` (default: its ``_parameter_constraints``),
+    in the table's order; return {name: checked value}."""
+    table = type(obj)._parameter_constraints if table is None else table
+    return {name: rule.check(getattr(obj, name), name) for name, rule in table.items()}

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from mdnlite import estimator
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_tutorial_runs(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     monkeypatch.chdir(tmp_path)  # it writes figures and a model file
-    monkeypatch.setattr(estimator, "AUTO_STEPS", 300)  # the default-budget fits, shortened
+    monkeypatch.setattr("mdnlite.estimators.defaults.AUTO_STEPS", 300)  # the default-budget fits, shortened
     with open(os.path.join(ROOT, "docs", "tutorial.md"), encoding="utf-8") as f:
         blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
     assert len(blocks) >= 6

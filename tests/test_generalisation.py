@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import mdnlite
-from mdnlite import MDN, OverfittingWarning, Regressor, estimator, mixture
+from mdnlite import MDN, OverfittingWarning, Regressor, mixture
+from mdnlite.estimators import defaults
 from mdnlite.ensemble import EnsembleHead
 from mdnlite.head import MixtureHead
 from mdnlite.network import Parallel, mlp
@@ -146,8 +147,8 @@ def test_n_members_is_checked():
 # --- early stopping -------------------------------------------------------------------------------
 
 def test_auto_early_stopping_holds_rows_out_with_several_inputs_only():
-    assert estimator.auto_early_stopping(2, 10) and not estimator.auto_early_stopping(1, 1000)
-    assert not estimator.auto_early_stopping(5, 9)
+    assert defaults.auto_early_stopping(2, 10) and not defaults.auto_early_stopping(1, 1000)
+    assert not defaults.auto_early_stopping(5, 9)
     X, y = table(200)
     several = MDN(2, n_members=1, hidden_sizes=(8,), max_epochs=40, random_state=0,
                   verbose=0).fit(X, y)
@@ -167,7 +168,7 @@ def test_early_stopping_keeps_the_best_epochs_weights_and_stops():
     curve = mdn.validation_loss_curve_
     assert mdn.n_epochs_ < 3000  # it stopped, after the patience in epochs and in steps
     waited = mdn.n_epochs_ - 1 - mdn.best_epoch_
-    assert waited >= 10 and waited * 1 >= estimator.PATIENCE_STEPS  # one step an epoch
+    assert waited >= 10 and waited * 1 >= defaults.PATIENCE_STEPS  # one step an epoch
     assert curve[mdn.best_epoch_] == min(curve) < curve[-1]
     # the model kept is the best epoch's: it scores the held-out rows as recorded then
     assert -mdn.score(X[200:], y[200:]) == pytest.approx(min(curve), rel=1e-5)
@@ -207,14 +208,14 @@ def test_early_stopping_arguments_are_checked():
 # --- noise that follows the inputs ----------------------------------------------------------------
 
 def test_auto_noise_follows_the_number_of_inputs():
-    assert estimator.auto_noise(300) == pytest.approx(1.4 / math.sqrt(300))
-    assert estimator.auto_noise(300, 8) == pytest.approx(1.4 * 8 / math.sqrt(300))
-    assert estimator.auto_noise(5600, 9) == pytest.approx(1.4 * 9 / math.sqrt(5600))
-    assert estimator.auto_noise(500, 13) > estimator.auto_noise(500, 3) > estimator.auto_noise(500)
-    assert estimator.auto_noise(2, 10) == estimator.NOISE_MAX == 1.0
+    assert defaults.auto_noise(300) == pytest.approx(1.4 / math.sqrt(300))
+    assert defaults.auto_noise(300, 8) == pytest.approx(1.4 * 8 / math.sqrt(300))
+    assert defaults.auto_noise(5600, 9) == pytest.approx(1.4 * 9 / math.sqrt(5600))
+    assert defaults.auto_noise(500, 13) > defaults.auto_noise(500, 3) > defaults.auto_noise(500)
+    assert defaults.auto_noise(2, 10) == defaults.NOISE_MAX == 1.0
     X, y = table(300, d=8)
     mdn = MDN(2, n_members=1, early_stopping=False, **TINY).fit(X, y)
-    assert mdn.noise_ == (estimator.auto_noise(300, 8), estimator.auto_noise(300))
+    assert mdn.noise_ == (defaults.auto_noise(300, 8), defaults.auto_noise(300))
 
 
 # --- the warning for confident nonsense -----------------------------------------------------------

@@ -139,7 +139,7 @@ def test_auto_budget_is_a_number_of_steps(monkeypatch):
     assert estimator.auto_epochs(300, 256) == 5000  # 2 steps an epoch
     assert estimator.auto_epochs(10_000, 256) == 250  # 40 steps an epoch
     assert estimator.auto_epochs(10**7, 256) == 1
-    monkeypatch.setattr(estimator, "AUTO_STEPS", 40)
+    monkeypatch.setattr("mdnlite.estimators.defaults.AUTO_STEPS", 40)
     X, y = make_data(100)
     model = mdnlite.MDN(2, hidden_sizes=(4,), batch_size=32, early_stopping=False,
                         random_state=0).fit(X, y)

@@ -39,7 +39,7 @@ def test_readme_training_step_runs():
 
 
 def test_readme_small_data_recipe_runs(monkeypatch):
-    monkeypatch.setattr(estimator, "AUTO_STEPS", 200)  # the defaults' budget, shortened
+    monkeypatch.setattr("mdnlite.estimators.defaults.AUTO_STEPS", 200)  # the defaults' budget, shortened
     code = next(b for b in readme_blocks("python") if "folds" in b)
     namespace = {}
     exec(code, namespace)

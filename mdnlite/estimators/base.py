@@ -5,224 +5,35 @@ and trains it in minibatches; learned state ends in ``_``. Subclasses say which 
 top of the network (``_make_loss``) and what to predict from its raw outputs.
 """
 
-import functools
-import inspect
-import math
 import sys
-import warnings
 
 import numpy as np
 
-from .. import io
-from .. import mixture
-from . import training
+from .. import io, mixture
 from ..backend import array_module, get_xp, resolve_dtype
-from .callbacks import EarlyStopping
+from ..exceptions import (DivergenceWarning, NonFiniteLossError, NotFittedError,  # noqa: F401
+                          OverfittingWarning, not_fitted)
 from ..nn.layers import make_activation
-from ..nn.network import Parallel, mlp, n_parameters
-from ..nn.optim import make_optimizer
-from .parameters import Params
+from ..nn.network import Parallel, mlp
+from ..nn.optim import OPTIMIZERS, make_optimizer
+from ..validation import (Boolean, Integer, Options, Real, Rule, check_array, check_feature_names,
+                          check_fraction, check_pair, check_params, check_positive_int,
+                          check_random_state, feature_names)
+from . import training
+from .callbacks import EarlyStopping, check_callbacks
+from .defaults import (AUTO_STEPS, PATIENCE_STEPS, auto_early_stopping,  # noqa: F401
+                       auto_epochs, auto_noise, auto_weight_decay)
+from .diagnostics import Diagnostics
+from .parameters import NETWORK_PARAMETERS, Params, document_parameters  # noqa: F401
+from .persistence import Persistence
 from .progress import check_verbose, progress
 from .scaling import Standardizer
-from .training import EVAL_BATCH, DivergenceWarning, NonFiniteLossError, OverfittingWarning
-from ..validation import (
-    check_array,
-    check_fraction,
-    check_number,
-    check_pair,
-    check_positive_int,
-    check_feature_names,
-    check_random_state,
-    feature_names,
-)
+from .training import EVAL_BATCH
 
-__all__ = ["NetworkEstimator", "NonFiniteLossError", "DivergenceWarning", "OverfittingWarning",
-           "NotFittedError", "auto_noise", "auto_early_stopping",
-           "auto_epochs", "auto_weight_decay", "AUTO_STEPS"]
-
-AUTO_STEPS = 10_000  # optimizer steps of a fit with max_epochs="auto"
-# training rows on which the end of a fit is judged (``DivergenceWarning``): enough for the
-# mean loss to a few hundredths of its spread, few enough that partial_fit, which judges
-# each call, pays two small forward passes
-WATCH_ROWS = 4096
-SCHEDULES = ("cosine", "constant")
+__all__ = ["NetworkEstimator"]
 
 
-def auto_epochs(n_samples, batch_size):
-    """Epochs for about AUTO_STEPS optimizer steps: ceil(AUTO_STEPS / ceil(N / batch_size))."""
-    return max(1, math.ceil(AUTO_STEPS / math.ceil(n_samples / batch_size)))
-
-
-def auto_noise(n_samples, n_dims=1):
-    """The default noise level, in standardised units, for N training samples of d columns.
-
-    h = min(NOISE_SCALE d / sqrt(N), NOISE_MAX). For the targets d = 1 whatever their
-    number: h = 1.4 / sqrt(N), 0.081 for N = 300, 0.014 for N = 10,000. The constant was
-    chosen on ``benchmarks/quality.py``: there, N = 300 needs h near 0.1 (0.07 suits the
-    inverse sine best, 0.2 the spiral; none at all overfits to NLLs of tens of nats), while
-    at N = 10,000 any h above 0.02 already costs accuracy. For the inputs d is their number
-    of columns: each column is one more direction in which a network can single out the
-    training rows, and the noise on each grows with their number (0.50 for N = 500 and
-    d = 8, 0.17 for N = 5,600 and d = 9). Chosen on ``benchmarks/tabular.py``, against the
-    1 / sqrt(N) of one input (which leaves tables of 7-19 columns memorised) and a kernel
-    bandwidth's N^(-1/(1 + d)) (which shrinks so slowly that 5,600 rows of 9 inputs are
-    smoothed flat: 0.35 nats worse there).
-    """
-    return min(NOISE_SCALE * n_dims / math.sqrt(n_samples), NOISE_MAX)
-
-
-NOISE_SCALE, NOISE_MAX = 1.4, 1.0
-
-
-def auto_early_stopping(n_features, n_validation):
-    """Whether ``early_stopping="auto"`` holds rows out and stops early: with more than one
-    input, when the held-out part has at least MIN_VALIDATION_ROWS rows.
-
-    With one input the noise of ``auto_noise`` is regularisation enough (it was tuned on
-    one-input problems, and holding rows out only costs them data: the inverse sine at
-    N = 300 loses 0.02 nats); with several, how strongly to smooth depends on how much each
-    input matters, which no rule of N and d knows, and the held-out loss measures it.
-    """
-    return n_features > 1 and n_validation >= MIN_VALIDATION_ROWS
-
-
-MIN_VALIDATION_ROWS = 10
-PATIENCE_STEPS = 2500  # early stopping waits this many optimizer steps past the best epoch
-
-
-def auto_weight_decay(n_samples):
-    """The default L2 penalty for N training samples: WEIGHT_DECAY_SCALE / N (0.01 for N = 300).
-
-    The mean loss plus (λ/2) |w|² is, times N, the negative log-posterior under a Gaussian
-    prior of precision N λ on every weight; λ = 3 / N keeps that prior fixed, N(0, 1/3).
-    """
-    return WEIGHT_DECAY_SCALE / n_samples
-
-
-WEIGHT_DECAY_SCALE = 3.0
-
-
-
-# The network and training hyperparameters, documented once: every estimator's docstring has
-# a "{network_parameters}" slot, filled by ``document_parameters`` with these entries and the
-# defaults of its own __init__.
-NETWORK_PARAMETERS = """\
-hidden_sizes : sequence of int
-    Widths of the hidden layers.
-activation : str
-    Hidden activation: "tanh", "relu", "sigmoid", "softplus", "elu" or "identity".
-optimizer : {"adam", "rmsprop", "sgd"}
-    The update rule: ``optim.Adam``, ``optim.RMSProp`` or ``optim.SGD`` (no momentum),
-    its other hyperparameters at their defaults (see ``optim``).
-learning_rate : float > 0
-    The optimizer's step size: that of the first epoch, which ``learning_rate_schedule``
-    and callbacks may lower.
-weight_decay : float >= 0 or "auto"
-    L2 penalty on all parameters (see ``optim.Optimizer``). "auto" is
-    ``auto_weight_decay(N)`` = 3 / N for N training samples: a fixed Gaussian prior on
-    the weights, N(0, 1/3), whose pull on the mean loss fades as the data grow.
-clip_norm : float > 0 or None
-    Global gradient-norm clipping.
-max_epochs : int >= 1 or "auto"
-    Passes over the training data per ``fit`` (fewer if a callback stops it). "auto"
-    trains for about ``AUTO_STEPS`` = 10,000 optimizer steps whatever the data size:
-    ceil(10,000 / steps per epoch) epochs, with ceil(N / batch_size) steps per epoch
-    (5,000 epochs of 2 steps for N = 300, 250 epochs of 40 steps for N = 10,000).
-batch_size : int >= 1
-    Minibatch size; the data are reshuffled every epoch.
-learning_rate_schedule : {"cosine", "constant"}
-    "cosine" lowers the learning rate of each epoch e of a fit of E epochs to
-    learning_rate (0.01 + 0.99 (1 + cos(π e / E)) / 2), from learning_rate at the start
-    to 1% of it at the end; a callback that changes the rate (``ReduceLROnPlateau``)
-    scales the rest of the schedule. "constant" keeps learning_rate.
-standardize : bool
-    Centre and scale each input and target column on the training data (its mean and
-    standard deviation, ``standardizer_``) before the network sees it. Every prediction,
-    score and sample is still in the units of y: the network works in standardised
-    units, and scores include the log-Jacobian -Σ_d log s_d, so a held-out NLL does not
-    depend on the units of y. The statistics are learned once, by the first ``fit``;
-    warm starts and ``partial_fit`` keep them.
-input_noise, target_noise : float >= 0 or "auto"
-    Standard deviation of the Gaussian noise added afresh to the (standardised) inputs
-    and targets of every training minibatch: noise regularisation (Rothfuss et al.
-    2019), a smoothing that keeps small data sets from being memorised. Never applied
-    to validation data or predictions. "auto" is ``auto_noise(N, d)`` for N training
-    samples: 1.4 d / sqrt(N), at most 1, with d the number of input columns for the
-    inputs and d = 1 for the targets (1.4 / sqrt(N)); it shrinks as the data grow, and
-    grows with the number of inputs. The ``MDN`` defaults to "auto"; the
-    ``Regressor`` to 0 (noise on x would blur the fitted mean, and on y it only slows
-    least squares down).
-early_stopping : bool or "auto"
-    Hold ``validation_fraction`` of the rows out of training (drawn at random), score
-    them after every epoch, keep the weights of the epoch that scored best, and stop
-    once it has not improved for 10 epochs and ``PATIENCE_STEPS`` (2,500) optimizer
-    steps (``callbacks.EarlyStopping``); ``best_epoch_`` records it. With
-    ``validation_data`` or ``validation_split`` given to ``fit``, those rows are scored
-    instead and nothing more is held out. "auto" does so when the inputs have more than
-    one column and the held-out part has at least 10 rows (``auto_early_stopping``): on
-    a table of several inputs, how strongly to smooth is something the held-out loss
-    measures and no rule of N and d knows; with one input the noise rule suffices.
-validation_fraction : float in (0, 1)
-    The fraction of the rows that early stopping holds out.
-backend : {"numpy", "cupy", "auto"}
-    Where the network lives and computes: NumPy on the CPU, CuPy on a CUDA device, or
-    "auto", CuPy when it imports and sees a device and NumPy otherwise. Predictions come
-    back on that device.
-dtype : {"float32", "float64"}
-    The precision of the weights and of the network's arithmetic. Results are float32
-    for float32 X and float64 otherwise, whatever the network computes in.
-random_state : None or int
-    Seeds the initial weights, the shuffling and the validation split.
-warm_start : bool
-    If True, ``fit`` on a fitted model continues from its weights and optimizer state.
-verbose : {"auto", 0, 1, 2}
-    Progress of a fit on standard error (see ``progress``): "auto" a progress bar
-    (tqdm's when installed) on a terminal and nothing elsewhere; 0 nothing; 1 the bar on a
-    terminal and a plain line about 20 times per fit elsewhere; 2 a plain line every
-    epoch.
-"""
-
-
-def document_parameters(cls):
-    """Fill the ``{network_parameters}`` slot of ``cls``'s docstring: NETWORK_PARAMETERS, each
-    entry's type line ending in the default that ``cls.__init__`` really has."""
-    if not cls.__doc__ or "{network_parameters}" not in cls.__doc__:
-        return
-    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
-    lines = []
-    for line in NETWORK_PARAMETERS.splitlines():
-        if line and not line[0].isspace():  # "name : type" or "a, b : type"
-            default = defaults[line.partition(" : ")[0].split(", ")[0]]
-            shown = f'"{default}"' if isinstance(default, str) else repr(default)
-            line = f"{line}, default={shown}"
-        lines.append("    " + line if line else "")
-    cls.__doc__ = cls.__doc__.replace("    {network_parameters}\n", "\n".join(lines) + "\n")
-
-
-class NotFittedError(ValueError, AttributeError):
-    """A method that needs a fitted model was called before ``fit``.
-
-    When scikit-learn is loaded, the error raised is also an instance of scikit-learn's
-    ``NotFittedError`` (see ``not_fitted``), so either ``except`` clause catches it.
-    """
-
-
-def not_fitted(model):
-    """The error for a method of ``model`` called before ``fit``: an mdnlite
-    ``NotFittedError``, which is also scikit-learn's if scikit-learn has been imported."""
-    message = f"this {type(model).__name__} is not fitted yet: call fit first"
-    theirs = getattr(sys.modules.get("sklearn.exceptions"), "NotFittedError", None)
-    if theirs is None:
-        return NotFittedError(message)
-    return _with_sklearn_error(theirs)(message)
-
-
-@functools.lru_cache(maxsize=None)
-def _with_sklearn_error(theirs):
-    return type("NotFittedError", (NotFittedError, theirs), {"__module__": __name__})
-
-
-class NetworkEstimator(Params):
+class NetworkEstimator(Persistence, Diagnostics, Params):
     """Hyperparameters and training loop common to the network estimators.
 
     Parameters
@@ -264,70 +75,33 @@ class NetworkEstimator(Params):
 
     # --- building ------------------------------------------------------------------------------
 
+    # every constructor argument, checked by ``validation.check_params`` in this order at the
+    # start of fit (a subclass puts its own first); the messages are the rules' own
+    _parameter_constraints = {
+        "hidden_sizes": Rule(lambda v, name: _hidden_sizes(v)),
+        "activation": Rule(lambda v, name: make_activation(v) and v),
+        "optimizer": Options(*sorted(OPTIMIZERS)),
+        "learning_rate": Real(0, strict=True),
+        "weight_decay": Real(0, auto=True, auto_message=False),
+        "clip_norm": Real(0, strict=True, none=True),
+        "max_epochs": Integer(1, auto=True),
+        "batch_size": Integer(1),
+        "learning_rate_schedule": Options("cosine", "constant"),
+        "standardize": Boolean(),
+        "input_noise": Real(0, auto=True),
+        "target_noise": Real(0, auto=True),
+        "early_stopping": Boolean(auto=True),
+        "validation_fraction": Real(0, below=1),
+        "warm_start": Boolean(),
+        "verbose": Rule(lambda v, name: check_verbose(v)),
+        "random_state": Rule(lambda v, name: check_random_state(v) and v),
+    }
+
     def _check_params(self):
-        """Check every hyperparameter; return (xp, dtype). Called at the start of fit."""
-        if not isinstance(self.hidden_sizes, (int, np.integer, list, tuple, np.ndarray)):
-            raise TypeError(f"hidden_sizes must be a sequence of positive integers, got "
-                            f"{self.hidden_sizes!r}")
-        sizes = self.hidden_sizes
-        if isinstance(sizes, (int, np.integer)):
-            sizes = (sizes,)
-        for width in sizes:
-            check_positive_int(width, "hidden_sizes entries")
-        make_activation(self.activation)
-        make_optimizer(self.optimizer, learning_rate=self.learning_rate,
-                       weight_decay=0.0 if self.weight_decay == "auto" else self.weight_decay,
-                       clip_norm=self.clip_norm)
-        if not (isinstance(self.max_epochs, str) and self.max_epochs == "auto"):
-            check_positive_int(self.max_epochs, "max_epochs")
-        check_positive_int(self.batch_size, "batch_size")
-        if self.learning_rate_schedule not in SCHEDULES:
-            raise ValueError(f"learning_rate_schedule must be one of {SCHEDULES}, got "
-                             f"{self.learning_rate_schedule!r}")
-        if not isinstance(self.standardize, (bool, np.bool_)):
-            raise TypeError(f"standardize must be True or False, got {self.standardize!r}")
-        for name in ("input_noise", "target_noise"):
-            value = getattr(self, name)
-            if isinstance(value, str) and value == "auto":
-                continue
-            if not 0 <= check_number(value, name) < math.inf:
-                raise ValueError(f"{name} must be 'auto' or a finite number >= 0, got "
-                                 f"{value!r}")
-        if not (isinstance(self.early_stopping, (bool, np.bool_))
-                or (isinstance(self.early_stopping, str) and self.early_stopping == "auto")):
-            raise ValueError(f"early_stopping must be True, False or 'auto', got "
-                             f"{self.early_stopping!r}")
-        if not 0 < check_fraction(self.validation_fraction, "validation_fraction"):
-            raise ValueError(f"validation_fraction must be in (0, 1), got "
-                             f"{self.validation_fraction!r}")
-        if not isinstance(self.warm_start, (bool, np.bool_)):
-            raise TypeError(f"warm_start must be True or False, got {self.warm_start!r}")
-        check_verbose(self.verbose)
-        check_random_state(self.random_state)
-        self._hidden = tuple(int(w) for w in sizes)
+        """Check every hyperparameter (``_parameter_constraints``); return (xp, dtype)."""
+        checked = check_params(self)
+        self._hidden = checked["hidden_sizes"]
         return get_xp(self.backend), resolve_dtype(self.dtype)
-
-    # parameters added since the first release, with the values that a model saved or
-    # pickled before they existed was trained with: ``io.load`` and unpickling fill them in
-    _PARAMS_ADDED = {"early_stopping": False, "validation_fraction": 0.1}
-
-    def __setstate__(self, state):
-        for name, value in self._PARAMS_ADDED.items():
-            state.setdefault(name, value)
-            if name in self._ARCHITECTURE and "_architecture" in state:  # as it was fitted
-                state["_architecture"].setdefault(name, value)
-        if "network_" in state:
-            state.setdefault("best_epoch_", None)
-        self.__dict__.update(state)
-
-    # the parameters that shape the fitted network: a saved file records them as fitted, even
-    # if set_params changed them since (the change takes effect at the next fit)
-    _ARCHITECTURE = ("hidden_sizes", "activation", "dtype", "standardize")
-
-    def _saved_params(self):
-        params = self.get_params()
-        params.update(self._architecture)
-        return params
 
     def _initialise(self, n_features, n_targets, xp, dtype, scaler, layout=(2, None)):
         """Build the network and reset the learned state; ``layout`` is (the number of
@@ -428,9 +202,9 @@ class NetworkEstimator(Params):
             raise ValueError(f"validation_split={split} leaves no training or no validation "
                              f"samples out of {X.shape[0]}")
         given = X_val.shape[0] if validation_data is not None else n_val  # the caller's
-        callbacks = _check_callbacks(callbacks, validation=None)
+        callbacks = check_callbacks(callbacks, validation=None)
         stopper = self._early_stopper(X.shape, given, callbacks, continuing)
-        _check_callbacks(callbacks, validation=bool(given) or stopper is not None)
+        check_callbacks(callbacks, validation=bool(given) or stopper is not None)
         if stopper is not None:
             callbacks.append(stopper)
             if not given:
@@ -462,13 +236,13 @@ class NetworkEstimator(Params):
         try:
             for epoch in range(n_epochs):
                 if schedule:
-                    self.optimizer_.learning_rate = base_rate * _cosine(epoch, n_epochs)
+                    self.optimizer_.learning_rate = base_rate * training.cosine_factor(epoch, n_epochs)
                 logs = self._train_epoch(data, rows, val, noise)
                 if display is not None:
                     display.update(epoch, logs, self.learning_rate_curve_[-1])
                 stop = [cb.on_epoch_end(self, epoch, logs) for cb in callbacks]
                 if schedule:  # a callback's change of the rate scales the rest of the schedule
-                    base_rate = self.optimizer_.learning_rate / _cosine(epoch, n_epochs)
+                    base_rate = self.optimizer_.learning_rate / training.cosine_factor(epoch, n_epochs)
                 if any(stop):
                     break
         except NonFiniteLossError as error:
@@ -626,111 +400,6 @@ class NetworkEstimator(Params):
                     "with a smaller learning_rate, a larger min_scale, or clip_norm")
         return NonFiniteLossError(message, usable=usable, epoch=error.epoch, loss=error.loss)
 
-    def _watch(self, data, rows):
-        """(first epoch, up to WATCH_ROWS training rows, their loss now): the start that
-        ``_warn_if_diverged`` compares the end of training with."""
-        sample = self._xp.take(data, self._xp.asarray(rows[:WATCH_ROWS]), axis=0)
-        return self.n_epochs_, sample, self._sample_loss(sample)
-
-    def _sample_loss(self, sample):
-        """The loss on packed rows, in the curves' units; inf where it is not finite."""
-        with np.errstate(all="ignore"):
-            loss = training.mean_loss(self.network_, self.loss_, *self._unpack(sample))
-        return loss + self._loss_offset if math.isfinite(loss) else math.inf
-
-    def _warn_if_diverged(self, watch):
-        """A ``DivergenceWarning`` if the model that training ended with is likely useless:
-        a loss on the training rows far above both its value before this fit and that of the
-        best constant prediction of the training targets (``_constant_loss``), or a
-        degenerate output (``_degenerate``)."""
-        first_epoch, sample, initial = watch
-        curve = self.loss_curve_[first_epoch:]
-        if not curve:
-            return
-        problems = []
-        final = self._sample_loss(sample)
-        reference, what = self._constant_loss(self._unpack(sample)[1])
-        # a constant target column has no constant Gaussian to compare with (NaN)
-        threshold = self._diverged_above(initial if math.isnan(reference)
-                                         else max(reference, initial))
-        if math.isfinite(threshold) and not final <= threshold:  # NaN fails too
-            above = len(curve)
-            while above > 0 and not curve[above - 1] <= threshold:
-                above -= 1
-            best = int(np.argmin(curve))
-            if above == len(curve):  # the last step, or a callback, made it worse
-                since = f"no epoch's mean loss was above {threshold:.4g}"
-            else:
-                since = (f"the epochs' mean loss has been above {threshold:.4g} "
-                         + (f"since epoch {first_epoch + above}" if above else
-                            "in every epoch of this fit"))
-            problems.append(
-                f"the training loss ended at {final:.4g} after epoch {self.n_epochs_ - 1}, "
-                f"far above both the {initial:.4g} it started from and the {reference:.4g} "
-                f"of {what} ({since}; lowest {curve[best]:.4g} in epoch {first_epoch + best})")
-        problems += self._degenerate(sample)
-        if problems:
-            warnings.warn(DivergenceWarning(
-                f"{type(self).__name__} training diverged: " + "; ".join(problems) +
-                f". Try a smaller learning_rate (this fit used {self.learning_rate}), "
-                "clip_norm=1.0, or EarlyStopping(restore_best_weights=True)"), stacklevel=3)
-
-    def _warn_if_overfitted(self, val, data, rows):
-        """An ``OverfittingWarning`` if the fitted model scores worse on the held-out rows
-        ``val`` (packed) than the best constant prediction of the training targets, by more
-        than two standard errors of the difference (a few held-out rows scored a little
-        worse are no evidence)."""
-        val = val[:EVAL_BATCH]  # enough rows for the test, few enough to score at once
-        train = self._xp.take(data, self._xp.asarray(rows[:EVAL_BATCH]), axis=0)
-        targets = self._unpack(val)[1]
-        with np.errstate(all="ignore"):
-            model = self._sample_losses(val)
-            constant = self._constant_losses(targets, self._unpack(train)[1])
-        diff = model - constant
-        n = diff.shape[0]
-        if n < 2 or not np.isfinite(constant).all():
-            return
-        worse, error = float(diff.mean()), float(diff.std(ddof=1)) / math.sqrt(n)
-        if worse > 2 * error or not np.isfinite(worse):
-            warnings.warn(OverfittingWarning(
-                f"{type(self).__name__} scores {model.mean():.4g} on the {n} held-out "
-                f"samples, worse than the {constant.mean():.4g} of {self._CONSTANT} (by "
-                f"{worse:.3g} ± {error:.2g}): it has learned nothing that carries over to new "
-                "data. Try stronger regularisation (a larger input_noise, early_stopping=True, "
-                "a larger weight_decay), a smaller network (hidden_sizes)"
-                + (", fewer n_components" if hasattr(self, "n_components") else "")
-                + ", or more data"), stacklevel=3)
-
-    _CONSTANT = ""  # the best constant prediction: what _constant_losses computes
-
-    def _sample_losses(self, sample):
-        """The loss of each packed row, in the curves' units, as a host float64 array."""
-        raise NotImplementedError
-
-    def _constant_losses(self, targets, fitted_to):
-        """The loss of each row of (standardised) ``targets``, in the curves' units, of the
-        best constant prediction of the targets ``fitted_to``, as a host float64 array."""
-        raise NotImplementedError
-
-    def _constant_loss(self, targets):
-        """(mean loss of the best constant prediction of ``targets`` on themselves, in the
-        curves' units, its description); NaN where there is none to compare with."""
-        with np.errstate(all="ignore"):
-            return float(np.mean(self._constant_losses(targets, targets))), self._CONSTANT
-
-    def _diverged_above(self, start):
-        """The loss above which a fit has diverged, given the larger of its loss at the start
-        and the constant prediction's."""
-        return math.inf
-
-    def _degenerate(self, sample):
-        """Descriptions of what is wrong with the fitted outputs on packed rows ``sample``."""
-        return []
-
-    def _training_note(self, sample):
-        """A line for the progress display on what looks odd in the fitted model, or None."""
-        return None
-
     @property
     def _loss_offset(self):
         """Added to the training loss to put it in the user's units (0: left as it is)."""
@@ -738,110 +407,6 @@ class NetworkEstimator(Params):
 
     def _after_fit(self, X, y):
         """Hook for learned state computed from the training data after fitting."""
-
-    # --- persistence (the file format is in io.py) -----------------------------------------
-
-    def save(self, path):
-        """Write the fitted model to ``path`` (one .npz file, written atomically)."""
-        return io.save(self, path)
-
-    def _get_state(self):
-        """Learned state: JSON-able values, and arrays under the key "arrays"."""
-        opt = self.optimizer_
-        arrays = {"params": self.network_.flat_params}
-        arrays.update({f"standardizer.{k}": v for k, v in self.standardizer_.state().items()})
-        for name, values in (opt.state or {}).items():
-            arrays.update({f"optimizer.{name}.{i}": a for i, a in enumerate(values)})
-        return {
-            "arrays": arrays,
-            "dtype": self.network_.flat_params.dtype.name,
-            "n_features_in": self.n_features_in_,
-            "n_targets": self.n_targets_,
-            "target_ndim": self._target_ndim,
-            "feature_names_in": (None if not hasattr(self, "feature_names_in_")
-                                 else [str(n) for n in self.feature_names_in_]),
-            "n_epochs": self.n_epochs_,
-            "loss_curve": self.loss_curve_,
-            "validation_loss_curve": self.validation_loss_curve_,
-            "learning_rate_curve": self.learning_rate_curve_,
-            "optimizer": {"learning_rate": opt.learning_rate, "iterations": opt.iterations,
-                          "state_names": sorted(opt.state or {})},
-            "rng": self._rng.bit_generator.state,
-        }
-
-    def _expected_arrays(self, state):
-        """Check the saved JSON state (``io.Fields``) of a model with these hyperparameters;
-        return the arrays its file must hold, {name: (shape, dtype name)}. Called by
-        ``io.load`` before any array is read, so sizes come from here, never from the file."""
-        dtype = state.choice("dtype", ("float32", "float64"))
-        F, D = state.integer("n_features_in", 1), state.integer("n_targets", 1)
-        if state.integer("target_ndim", 1, 2) == 1 and D > 1:
-            raise io.ModelFileError(f"has an invalid state.target_ndim: 1 for {D} targets")
-        state.strings("feature_names_in", length=F, optional=True)
-        n_epochs = state.integer("n_epochs")
-        state.numbers("loss_curve", length=n_epochs)
-        state.numbers("learning_rate_curve", length=n_epochs)
-        state.numbers("validation_loss_curve", max_length=n_epochs, finite=False)
-        state.generator_state("rng")
-        opt = state.fields("optimizer")
-        opt.number("learning_rate", positive=True)
-        names = sorted(make_optimizer(self.optimizer, learning_rate=1.0).state_names)
-        if opt.strings("state_names") != (names if opt.integer("iterations") else []):
-            raise io.ModelFileError(f"has an invalid state.optimizer.state_names: expected "
-                                    f"{names} for {self.optimizer!r} after training")
-        n_params = self._n_members * n_parameters([F, *self._hidden,
-                                                   self._make_loss(D).n_outputs])
-        arrays = {"params": ((n_params,), dtype)}
-        for name, size in (("x_mean", F), ("x_scale", F), ("y_mean", D), ("y_scale", D)):
-            arrays[f"standardizer.{name}"] = ((size,), "float64")
-        arrays.update({f"optimizer.{name}.0": ((n_params,), dtype) for name in names})
-        return arrays
-
-    def _set_state(self, state, arrays):
-        """Rebuild the fitted model from ``_get_state``'s output, as read by ``io.load`` and
-        checked by ``_expected_arrays``: the array values are checked here."""
-        xp, _ = self._check_params()
-        io.check_values(arrays, "params")
-        for name in ("x_mean", "y_mean", "x_scale", "y_scale"):
-            io.check_values(arrays, f"standardizer.{name}",
-                            minimum=0 if name.endswith("scale") else None, strict=True)
-        opt, saved = make_optimizer(self.optimizer, learning_rate=1.0), state["optimizer"]
-        for name in saved["state_names"]:
-            io.check_values(arrays, f"optimizer.{name}.0",
-                            minimum=0 if name in opt.nonnegative_state else None)
-        scaler = Standardizer(*(arrays[f"standardizer.{k}"]
-                                for k in ("x_mean", "x_scale", "y_mean", "y_scale")))
-        names = state["feature_names_in"]
-        layout = (state["target_ndim"], None if names is None else np.asarray(names, dtype=object))
-        self._initialise(state["n_features_in"], state["n_targets"], xp,
-                         resolve_dtype(state["dtype"]), scaler, layout)
-        self.set_weights(arrays["params"])
-        opt = self.optimizer_
-        opt.learning_rate, opt.iterations = float(saved["learning_rate"]), saved["iterations"]
-        if saved["state_names"]:
-            opt.state = {name: [xp.asarray(arrays[f"optimizer.{name}.0"])]
-                         for name in saved["state_names"]}
-        self.n_epochs_ = state["n_epochs"]
-        self.loss_curve_ = [float(v) for v in state["loss_curve"]]
-        self.validation_loss_curve_ = [float(v) for v in state["validation_loss_curve"]]
-        self.learning_rate_curve_ = [float(v) for v in state["learning_rate_curve"]]
-        self._rng.bit_generator.state = state["rng"]
-
-    # --- weights and inputs -------------------------------------------------------------------
-
-    def get_weights(self):
-        """A copy of all network parameters as one flat array, on the model's device."""
-        self._check_fitted()
-        return self.network_.flat_params.copy()
-
-    def set_weights(self, weights):
-        """Overwrite all network parameters from a flat array (as ``get_weights`` returns)."""
-        self._check_fitted()
-        flat = self.network_.flat_params
-        weights = self._xp.asarray(weights, dtype=flat.dtype)
-        if weights.shape != flat.shape:
-            raise ValueError(f"weights must have shape {flat.shape}, got {weights.shape}")
-        flat[...] = weights
 
     def _check_data(self, X, y):
         """X and y checked for a fitted model, on its device, in their own dtype."""
@@ -906,26 +471,9 @@ def _data_layout(X, y):
     return (1 if ndim == 1 else 2), feature_names(X)
 
 
-def _cosine(epoch, n_epochs):
-    """Learning-rate factor of ``epoch`` in a cosine schedule from 1 down to 0.01."""
-    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * epoch / n_epochs))
-
-
-def _check_callbacks(callbacks, validation):
-    """The callbacks as a list, each with the three hooks; refused before anything changes.
-    One callback on its own is a list of one. ``validation``: whether the fit scores held-out
-    rows (None: not known yet, checked by a second call)."""
-    if callbacks is None:
-        callbacks = []
-    elif hasattr(callbacks, "on_epoch_end") or not hasattr(callbacks, "__iter__"):
-        callbacks = [callbacks]
-    else:
-        callbacks = list(callbacks)
-    for cb in callbacks:
-        if not all(callable(getattr(cb, hook, None))
-                   for hook in ("on_train_begin", "on_epoch_end", "on_train_end")):
-            raise TypeError(f"callbacks must be mdnlite.Callback objects, got {cb!r}")
-        if getattr(cb, "monitor", None) == "val_loss" and validation is False:
-            raise ValueError(f"{type(cb).__name__} monitors 'val_loss', which this fit does not "
-                             "compute (give validation_data or validation_split)")
-    return callbacks
+def _hidden_sizes(value):
+    """``hidden_sizes`` as a tuple of positive ints (one int is one layer)."""
+    if not isinstance(value, (int, np.integer, list, tuple, np.ndarray)):
+        raise TypeError(f"hidden_sizes must be a sequence of positive integers, got {value!r}")
+    sizes = (value,) if isinstance(value, (int, np.integer)) else value
+    return tuple(check_positive_int(width, "hidden_sizes entries") for width in sizes)

@@ -168,3 +168,23 @@ class ReduceLROnPlateau(_Monitor):
             self.reductions.append((epoch, new_lr))
         self._cooling, self.wait = self.cooldown, 0
         return False
+
+
+def check_callbacks(callbacks, validation):
+    """The callbacks as a list, each with the three hooks; refused before anything changes.
+    One callback on its own is a list of one. ``validation``: whether the fit scores held-out
+    rows (None: not known yet, checked by a second call)."""
+    if callbacks is None:
+        callbacks = []
+    elif hasattr(callbacks, "on_epoch_end") or not hasattr(callbacks, "__iter__"):
+        callbacks = [callbacks]
+    else:
+        callbacks = list(callbacks)
+    for cb in callbacks:
+        if not all(callable(getattr(cb, hook, None))
+                   for hook in ("on_train_begin", "on_epoch_end", "on_train_end")):
+            raise TypeError(f"callbacks must be mdnlite.Callback objects, got {cb!r}")
+        if getattr(cb, "monitor", None) == "val_loss" and validation is False:
+            raise ValueError(f"{type(cb).__name__} monitors 'val_loss', which this fit does not "
+                             "compute (give validation_data or validation_split)")
+    return callbacks

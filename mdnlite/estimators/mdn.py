@@ -9,13 +9,13 @@ import numpy as np
 
 from .. import mixture
 from ..backend import to_host
-from .base import NetworkEstimator
 from ..heads.ensemble import EnsembleHead
 from ..heads.mixture import MixtureHead
-from .initialisation import mdninit
 from ..nn.network import Parallel
+from ..validation import Integer, Options
+from .base import NetworkEstimator
+from .initialisation import mdninit
 from .predictions import MixtureParameters, MixturePredictions, dead_components
-from ..validation import check_positive_int
 
 __all__ = ["MDN", "MixtureParameters"]
 
@@ -130,16 +130,13 @@ class MDN(MixturePredictions, NetworkEstimator):
         net = self.network_
         return len(net.members) if isinstance(net, Parallel) else 1
 
-    def _check_params(self):
-        if isinstance(self.n_components, bool) or not isinstance(self.n_components,
-                                                                  (int, np.integer)):
-            raise TypeError(f"n_components must be an integer, got {self.n_components!r}")
-        check_positive_int(self.n_members, "n_members")
-        MixtureHead(self.n_components, 1, self.covariance, self.scale_activation,
-                    self.min_scale)  # raises a ValueError naming any bad argument
-        if self.init not in self.INITS:
-            raise ValueError(f"init must be one of {self.INITS}, got {self.init!r}")
-        return super()._check_params()
+    _parameter_constraints = {
+        **{name: MixtureHead._parameter_constraints[name]
+           for name in ("n_components", "covariance", "scale_activation", "min_scale")},
+        "init": Options(*INITS),
+        "n_members": Integer(1),
+        **NetworkEstimator._parameter_constraints,
+    }
 
     def _make_loss(self, n_targets):
         head = MixtureHead(self.n_components, n_targets, self.covariance,

@@ -10,7 +10,7 @@ imported only when scikit-learn itself asks for the tags.
 
 import inspect
 
-__all__ = ["Params"]
+__all__ = ["Params", "NETWORK_PARAMETERS", "document_parameters"]
 
 
 class Params:
@@ -67,3 +67,99 @@ class Params:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+# The network and training hyperparameters, documented once: every estimator's docstring has
+# a "{network_parameters}" slot, filled by ``document_parameters`` with these entries and the
+# defaults of its own __init__.
+NETWORK_PARAMETERS = """\
+hidden_sizes : sequence of int
+    Widths of the hidden layers.
+activation : str
+    Hidden activation: "tanh", "relu", "sigmoid", "softplus", "elu" or "identity".
+optimizer : {"adam", "rmsprop", "sgd"}
+    The update rule: ``optim.Adam``, ``optim.RMSProp`` or ``optim.SGD`` (no momentum),
+    its other hyperparameters at their defaults (see ``optim``).
+learning_rate : float > 0
+    The optimizer's step size: that of the first epoch, which ``learning_rate_schedule``
+    and callbacks may lower.
+weight_decay : float >= 0 or "auto"
+    L2 penalty on all parameters (see ``optim.Optimizer``). "auto" is
+    ``auto_weight_decay(N)`` = 3 / N for N training samples: a fixed Gaussian prior on
+    the weights, N(0, 1/3), whose pull on the mean loss fades as the data grow.
+clip_norm : float > 0 or None
+    Global gradient-norm clipping.
+max_epochs : int >= 1 or "auto"
+    Passes over the training data per ``fit`` (fewer if a callback stops it). "auto"
+    trains for about ``AUTO_STEPS`` = 10,000 optimizer steps whatever the data size:
+    ceil(10,000 / steps per epoch) epochs, with ceil(N / batch_size) steps per epoch
+    (5,000 epochs of 2 steps for N = 300, 250 epochs of 40 steps for N = 10,000).
+batch_size : int >= 1
+    Minibatch size; the data are reshuffled every epoch.
+learning_rate_schedule : {"cosine", "constant"}
+    "cosine" lowers the learning rate of each epoch e of a fit of E epochs to
+    learning_rate (0.01 + 0.99 (1 + cos(π e / E)) / 2), from learning_rate at the start
+    to 1% of it at the end; a callback that changes the rate (``ReduceLROnPlateau``)
+    scales the rest of the schedule. "constant" keeps learning_rate.
+standardize : bool
+    Centre and scale each input and target column on the training data (its mean and
+    standard deviation, ``standardizer_``) before the network sees it. Every prediction,
+    score and sample is still in the units of y: the network works in standardised
+    units, and scores include the log-Jacobian -Σ_d log s_d, so a held-out NLL does not
+    depend on the units of y. The statistics are learned once, by the first ``fit``;
+    warm starts and ``partial_fit`` keep them.
+input_noise, target_noise : float >= 0 or "auto"
+    Standard deviation of the Gaussian noise added afresh to the (standardised) inputs
+    and targets of every training minibatch: noise regularisation (Rothfuss et al.
+    2019), a smoothing that keeps small data sets from being memorised. Never applied
+    to validation data or predictions. "auto" is ``auto_noise(N, d)`` for N training
+    samples: 1.4 d / sqrt(N), at most 1, with d the number of input columns for the
+    inputs and d = 1 for the targets (1.4 / sqrt(N)); it shrinks as the data grow, and
+    grows with the number of inputs. The ``MDN`` defaults to "auto"; the
+    ``Regressor`` to 0 (noise on x would blur the fitted mean, and on y it only slows
+    least squares down).
+early_stopping : bool or "auto"
+    Hold ``validation_fraction`` of the rows out of training (drawn at random), score
+    them after every epoch, keep the weights of the epoch that scored best, and stop
+    once it has not improved for 10 epochs and ``PATIENCE_STEPS`` (2,500) optimizer
+    steps (``callbacks.EarlyStopping``); ``best_epoch_`` records it. With
+    ``validation_data`` or ``validation_split`` given to ``fit``, those rows are scored
+    instead and nothing more is held out. "auto" does so when the inputs have more than
+    one column and the held-out part has at least 10 rows (``auto_early_stopping``): on
+    a table of several inputs, how strongly to smooth is something the held-out loss
+    measures and no rule of N and d knows; with one input the noise rule suffices.
+validation_fraction : float in (0, 1)
+    The fraction of the rows that early stopping holds out.
+backend : {"numpy", "cupy", "auto"}
+    Where the network lives and computes: NumPy on the CPU, CuPy on a CUDA device, or
+    "auto", CuPy when it imports and sees a device and NumPy otherwise. Predictions come
+    back on that device.
+dtype : {"float32", "float64"}
+    The precision of the weights and of the network's arithmetic. Results are float32
+    for float32 X and float64 otherwise, whatever the network computes in.
+random_state : None or int
+    Seeds the initial weights, the shuffling and the validation split.
+warm_start : bool
+    If True, ``fit`` on a fitted model continues from its weights and optimizer state.
+verbose : {"auto", 0, 1, 2}
+    Progress of a fit on standard error (see ``progress``): "auto" a progress bar
+    (tqdm's when installed) on a terminal and nothing elsewhere; 0 nothing; 1 the bar on a
+    terminal and a plain line about 20 times per fit elsewhere; 2 a plain line every
+    epoch.
+"""
+
+
+def document_parameters(cls):
+    """Fill the ``{network_parameters}`` slot of ``cls``'s docstring: NETWORK_PARAMETERS, each
+    entry's type line ending in the default that ``cls.__init__`` really has."""
+    if not cls.__doc__ or "{network_parameters}" not in cls.__doc__:
+        return
+    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
+    lines = []
+    for line in NETWORK_PARAMETERS.splitlines():
+        if line and not line[0].isspace():  # "name : type" or "a, b : type"
+            default = defaults[line.partition(" : ")[0].split(", ")[0]]
+            shown = f'"{default}"' if isinstance(default, str) else repr(default)
+            line = f"{line}, default={shown}"
+        lines.append("    " + line if line else "")
+    cls.__doc__ = cls.__doc__.replace("    {network_parameters}\n", "\n".join(lines) + "\n")

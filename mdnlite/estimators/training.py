@@ -11,42 +11,13 @@ import math
 import numpy as np
 
 from ..backend import array_module
+from ..exceptions import NonFiniteLossError
 
-__all__ = ["NonFiniteLossError", "DivergenceWarning", "OverfittingWarning", "EVAL_BATCH", "pack", "run_epoch",
-           "mean_loss", "finite_loss", "snapshot", "restore"]
+__all__ = ["EVAL_BATCH", "pack", "run_epoch", "mean_loss", "finite_loss", "snapshot", "restore",
+           "cosine_factor"]
 
 EVAL_BATCH = 65536  # rows per forward pass outside training: bounds memory on large inputs
 FLUSH_EVERY = 16  # epochs between flushes of subnormal weights (see Optimizer.flush_subnormals)
-
-
-class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or infinite; the model kept its last finite weights.
-
-    Attributes
-    ----------
-    usable : bool
-        Whether the kept weights give a finite loss on every training sample (and so finite
-        predictions and scores there). The message says which weights were kept.
-    epoch : int or None
-        The epoch whose loss was not finite, and ``loss`` that loss.
-    """
-
-    def __init__(self, message, usable=True, epoch=None, loss=None):
-        super().__init__(message)
-        self.usable, self.epoch, self.loss = usable, epoch, loss
-
-
-class OverfittingWarning(UserWarning):
-    """The fitted model scores worse on held-out data (the rows early stopping held out, or
-    the caller's validation data) than the best constant prediction of the training targets
-    (for an ``MDN``, one Gaussian): it does not generalise. The message names what to
-    change."""
-
-
-class DivergenceWarning(UserWarning):
-    """Training ended with a model that is likely useless: a training loss far above that of
-    a constant prediction, every scale at its floor, or one component taking every sample.
-    The message names the epoch and a remedy."""
 
 
 def pack(X, y, xp, dtype, scaler, names=("X", "y")):
@@ -173,3 +144,8 @@ def restore(net, optimizer, saved):
     net.flat_params[...] = params
     optimizer.iterations = iterations
     optimizer.state = state or None
+
+
+def cosine_factor(epoch, n_epochs):
+    """Learning-rate factor of ``epoch`` in a cosine schedule from 1 down to 0.01."""
+    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * epoch / n_epochs))

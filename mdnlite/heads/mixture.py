@@ -13,7 +13,7 @@ import numpy as np
 from ..mixture import cholesky
 from ..backend import LOG_2PI, array_module, log_softmax, softmax_parts, softplus
 from ..mixture import Mixture, log_normal
-from ..validation import check_number, check_positive_int
+from ..validation import Integer, Options, Real, check_params
 
 __all__ = ["MixtureHead", "RawOutputs", "NLLCache", "SCALE_ACTIVATIONS", "COVARIANCES"]
 
@@ -145,22 +145,22 @@ class MixtureHead:
     network's last layer writes directly (``Sequential.forward(x, transpose=True)``).
     """
 
+    _parameter_constraints = {
+        "n_components": Integer(1),
+        "n_dims": Integer(1),
+        "covariance": Options(*COVARIANCES),
+        "scale_activation": Options(*SCALE_ACTIVATIONS),
+        "min_scale": Real(0),
+    }
+
     def __init__(self, n_components, n_dims=1, covariance="diagonal",
                  scale_activation="softplus", min_scale=1e-3):
-        n_components = check_positive_int(n_components, "n_components")
-        n_dims = check_positive_int(n_dims, "n_dims")
-        if not isinstance(covariance, str) or covariance not in COVARIANCES:
-            raise ValueError(f"covariance must be one of {COVARIANCES}, got {covariance!r}")
-        if not isinstance(scale_activation, str) or scale_activation not in SCALE_ACTIVATIONS:
-            raise ValueError(f"scale_activation must be one of {tuple(SCALE_ACTIVATIONS)}, "
-                             f"got {scale_activation!r}")
-        if not 0 <= check_number(min_scale, "min_scale") < float("inf"):  # NaN fails too
-            raise ValueError(f"min_scale must be a finite number >= 0, got {min_scale!r}")
         self.n_components = n_components
         self.n_dims = n_dims
         self.covariance = covariance
         self.scale_activation = scale_activation
-        self.min_scale = float(min_scale)
+        self.min_scale = min_scale
+        self.__dict__.update(check_params(self))  # the checked values, as int, str and float
         self._act = SCALE_ACTIVATIONS[scale_activation]
 
     def __repr__(self):

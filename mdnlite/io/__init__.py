@@ -33,6 +33,7 @@ import stat
 import numpy as np
 
 from ..backend import to_host
+from ..exceptions import ModelFileError
 from .npzfile import NpzError, NpzReader
 
 __all__ = ["FORMAT_VERSION", "save", "load", "register", "ModelFileError", "Fields",
@@ -45,11 +46,6 @@ _MAX_DIGITS = 64  # longest integer in a model's JSON (a generator state has 39 
 
 
 _REGISTRY = {}  # class name -> class: every estimator that load can rebuild
-
-
-class ModelFileError(ValueError):
-    """A model file cannot be used: unreadable, truncated, modified, of another version, or
-    holding a value that a saved model cannot have (the message names the field)."""
 
 
 def register(cls):
