@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .validation import check_number, check_positive_int, check_random_state
+from .validation import check_number, check_positive_int, check_random_state, check_real
 
 __all__ = [
     "inverse_sine", "noisy_spiral", "robot_arm_forward", "robot_arm_inverse", "robot_arm",
@@ -19,13 +19,6 @@ __all__ = [
 ]
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
-
-
-def _check_nonnegative(value, name):
-    value = check_number(value, name)
-    if not 0 <= value < np.inf:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value
 
 
 def _pair(value, name, what):
@@ -80,7 +73,7 @@ def inverse_sine(n_samples=1000, *, direction="forward", noise=0.1, random_state
         x lies in [0, 1), t in [-noise, 1 + noise] (x + 0.3 sin 2πx spans [0, 1] there).
     """
     n_samples = check_positive_int(n_samples, "n_samples")
-    noise = _check_nonnegative(noise, "noise")
+    noise = check_real(noise, "noise")
     if direction not in ("forward", "inverse"):
         raise ValueError(f"direction must be 'forward' or 'inverse', got {direction!r}")
     rng = check_random_state(random_state)
@@ -120,7 +113,7 @@ def noisy_spiral(n_samples=10000, *, n_spirals=10, jitter=0.2, random_state=None
     """
     n_spirals = check_positive_int(n_spirals, "n_spirals")
     n_samples = check_positive_int(n_samples, "n_samples", minimum=5 * n_spirals)
-    jitter = _check_nonnegative(jitter, "jitter")
+    jitter = check_real(jitter, "jitter")
     rng = check_random_state(random_state)
     counts = np.full(n_spirals, n_samples // n_spirals)
     counts[: n_samples % n_spirals] += 1

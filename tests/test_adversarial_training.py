@@ -21,7 +21,7 @@ def _inverse_sine(n=300, seed=0):
 
 def _output_columns(model, part):
     """The last layer's output columns of one part of the head's outputs."""
-    K, D, S = model.loss_.n_components, model.loss_.n_dims, model.loss_.n_scales
+    K, D, S = model.head_.n_components, model.head_.n_dims, model.head_.n_scales
     a, b, c = K, K + K * D, K + K * D + K * S
     return {"logits": slice(0, a), "means": slice(a, b), "scales": slice(b, c)}[part]
 
@@ -178,8 +178,8 @@ class _Interrupt:
     """Replaces a model's loss so that its ``calls``-th call raises KeyboardInterrupt."""
 
     def __init__(self, model, calls):
-        self.count, self.calls, self.forward = 0, calls, model.loss_._nll_forward
-        model.loss_._nll_forward = self
+        self.count, self.calls, self.forward = 0, calls, model.head_.loss_forward_t
+        model.head_.loss_forward_t = self
 
     def __call__(self, z, y):
         self.count += 1

@@ -344,8 +344,11 @@ def test_bad_weights_and_sampling_arguments(fitted):
     with pytest.raises(ValueError, match=rf"weights must have shape \({n},\), got \({n + 1},\)"):
         est.set_weights(np.zeros(n + 1))
     X = np.ones((3, 2))
-    for n_samples in (0, -1, 2.5, True):
-        with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+    for n_samples in (0, -1):
+        with pytest.raises(ValueError, match="n_samples must be an integer >= 1"):
+            est.sample(X, n_samples=n_samples)
+    for n_samples in (2.5, True):
+        with pytest.raises(TypeError, match="n_samples must be an integer"):
             est.sample(X, n_samples=n_samples)
     for temperature in (-1.0, np.inf, np.nan):
         with pytest.raises(ValueError, match="^temperature must be a finite number >= 0"):

@@ -316,13 +316,13 @@ def test_loss_curves_and_validation():
 def _spy_on_batches(model):
     """Record the targets of every call to the model's loss (each training batch and each
     validation pass); the targets are the sample numbers, so they say which rows were used."""
-    calls, forward = [], model.loss_._nll_forward
+    calls, forward = [], model.head_.loss_forward_t
 
     def spy(z, y):
         calls.append(to_host(y)[:, 0].copy())
         return forward(z, y)
 
-    model.loss_._nll_forward = spy
+    model.head_.loss_forward_t = spy
     return calls
 
 

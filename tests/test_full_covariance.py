@@ -373,7 +373,7 @@ def fitted():
 def test_full_mdn_predicts_valid_factors_and_covariances(fitted):
     full, _ = fitted
     X, y = correlated(50, 2)
-    assert full.loss_.n_outputs == 2 * (1 + 2 + 2 + 1)
+    assert full.head_.n_outputs == 2 * (1 + 2 + 2 + 1)
     assert full.loss_curve_[-1] < full.loss_curve_[0]
     w, mu, L = full.predict_mixture(X)
     assert all(type(a) is np.ndarray for a in (w, mu, L))
@@ -411,7 +411,7 @@ def test_save_load_round_trip_is_bit_identical(fitted, tmp_path):
     full, _ = fitted
     X, y = correlated(30, 3)
     loaded = mdnlite.load(full.save(str(tmp_path / "full.npz")))
-    assert loaded.covariance == "full" and loaded.loss_.covariance == "full"
+    assert loaded.covariance == "full" and loaded.head_.covariance == "full"
     np.testing.assert_array_equal(loaded.get_weights(), full.get_weights())
     for a, b in zip(loaded.predict_mixture(X), full.predict_mixture(X)):
         np.testing.assert_array_equal(a, b)

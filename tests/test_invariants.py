@@ -334,11 +334,15 @@ def test_same_seed_gives_identical_samples():
     {"sigma_temperature": float("inf")},
     {"n_samples": 0},
     {"n_samples": -3},
-    {"n_samples": 2.5},
 ])
 def test_bad_sampling_arguments_raise(kwargs):
     with pytest.raises(ValueError):
         mixture.sample(*fixed_mixture(), **kwargs)
+
+
+def test_a_fractional_number_of_samples_is_a_type_error():
+    with pytest.raises(TypeError, match="n_samples must be an integer, got 2.5"):
+        mixture.sample(*fixed_mixture(), n_samples=2.5)
 
 
 # --- oracle: scipy's densities --------------------------------------------------------------

@@ -69,7 +69,7 @@ def test_the_head_trains_on_the_last_layers_own_array(covariance, monkeypatch):
     B) and C-contiguous: no z.T copy between them."""
     X, y = _data(96, D=2)
     written, seen = [], []
-    real_apply, real_loss = Dense.apply, MixtureHead._nll_forward
+    real_apply, real_loss = Dense.apply, MixtureHead.nll_forward_t
 
     def apply(self, x, transpose=False):
         out = real_apply(self, x, transpose)
@@ -82,9 +82,9 @@ def test_the_head_trains_on_the_last_layers_own_array(covariance, monkeypatch):
         return real_loss(self, zt, targets)
 
     monkeypatch.setattr(Dense, "apply", apply)
-    monkeypatch.setattr(MixtureHead, "_nll_forward", spy)
+    monkeypatch.setattr(MixtureHead, "loss_forward_t", spy)
     model = mdnlite.MDN(3, n_members=1, covariance=covariance, **TINY).fit(X, y)
-    n_out = model.loss_.n_outputs
+    n_out = model.head_.n_outputs
     steps = [(zt, c) for zt, c in seen if zt.shape[1] == 32]  # the training batches
     assert len(steps) == 3 * 3
     assert all(zt.shape == (n_out, 32) and c for zt, c in steps)
@@ -96,9 +96,44 @@ def test_the_public_nll_forward_still_takes_z():
     rng = np.random.default_rng(0)
     z, y = rng.standard_normal((10, head.n_outputs)), rng.standard_normal((10, 2))
     loss, _ = head.nll_forward(z, y)
-    loss_t, _ = head._nll_forward(np.ascontiguousarray(z.T), y)
+    loss_t, _ = head.nll_forward_t(np.ascontiguousarray(z.T), y)
     assert float(loss) == float(loss_t)
     assert head.nll_backward(head.nll_forward(z, y)[1]).shape == z.shape
+
+
+@pytest.mark.parametrize("covariance", ["isotropic", "diagonal", "full"])
+def test_the_training_step_is_the_five_public_lines(covariance):
+    """training_step (what fit runs) equals the README's five lines, written with the
+    public, checked functions on z itself."""
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((32, 3)), rng.standard_normal((32, 2))
+    head = MixtureHead(3, 2, covariance)
+    nets = [mdnlite.mlp([3, 8, head.n_outputs], "tanh", rng=np.random.default_rng(0),
+                        dtype=np.float64) for _ in range(2)]
+    optimizers = [mdnlite.Adam(learning_rate=1e-2) for _ in range(2)]
+    for _ in range(3):
+        net, opt = nets[0], optimizers[0]
+        z = net.forward(X)
+        loss, cache = head.nll_forward(z, y)
+        dz = head.nll_backward(cache)
+        net.backward(dz)
+        opt.step([net.flat_params], [net.flat_grads])
+        stepped = training.training_step(nets[1], head, optimizers[1], X, y)
+        assert float(stepped) == pytest.approx(float(loss), rel=1e-14)
+    np.testing.assert_allclose(nets[1].flat_params, nets[0].flat_params, rtol=1e-12, atol=1e-14)
+
+
+def test_fit_runs_the_public_training_step(monkeypatch):
+    calls, real_step = [], training.training_step
+
+    def counted(*args):
+        calls.append(args[3].shape[0])
+        return real_step(*args)
+
+    monkeypatch.setattr(training, "training_step", counted)
+    X, y = _data(96, D=2)
+    mdnlite.MDN(3, n_members=1, **TINY).fit(X, y)
+    assert calls == [32] * 9  # 3 epochs of 3 batches of 32 rows
 
 
 # --- the full-covariance head never assembles L -----------------------------------------------

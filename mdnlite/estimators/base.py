@@ -9,7 +9,8 @@ import sys
 
 import numpy as np
 
-from .. import io, mixture
+from .. import io
+from ..mixture import density
 from ..backend import array_module, get_xp, resolve_dtype
 from ..exceptions import (DivergenceWarning, NonFiniteLossError, NotFittedError,  # noqa: F401
                           OverfittingWarning, not_fitted)
@@ -115,8 +116,8 @@ class NetworkEstimator(Persistence, Diagnostics, Params):
         self.standardizer_ = scaler
         self._rng = check_random_state(self.random_state)
         self.n_features_in_, self.n_targets_ = n_features, n_targets
-        self.loss_ = self._make_loss(n_targets)
-        sizes = [n_features, *self._hidden, self.loss_.n_outputs]
+        self.head_ = self._make_loss(n_targets)
+        sizes = [n_features, *self._hidden, self.head_.n_outputs]
         members = [mlp(sizes, self.activation, rng=self._rng, backend=xp, dtype=dtype)
                    for _ in range(self._n_members)]
         self.network_ = members[0] if len(members) == 1 else Parallel(members)
@@ -357,13 +358,13 @@ class NetworkEstimator(Persistence, Diagnostics, Params):
         the weights never hold an epoch that ``n_epochs_`` and the curves do not count."""
         saved = training.snapshot(self.network_, self.optimizer_)
         try:
-            train_loss = training.run_epoch(self.network_, self.loss_, self.optimizer_, data,
+            train_loss = training.run_epoch(self.network_, self.head_, self.optimizer_, data,
                                             rows, self.n_features_in_, self.batch_size,
                                             self._rng, self.n_epochs_, noise, saved)
             offset = self._loss_offset
             logs = {"loss": train_loss + offset}
             if val is not None:
-                logs["val_loss"] = training.mean_loss(self.network_, self.loss_,
+                logs["val_loss"] = training.mean_loss(self.network_, self.head_,
                                                       *self._unpack(val)) + offset
         except KeyboardInterrupt:
             training.restore(self.network_, self.optimizer_, saved)
@@ -389,7 +390,7 @@ class NetworkEstimator(Persistence, Diagnostics, Params):
         del self.loss_curve_[n_loss:], self.validation_loss_curve_[n_val:]
         del self.learning_rate_curve_[n_rate:]
         order = self._xp.asarray(rows)
-        usable = training.finite_loss(self.network_, self.loss_, data, order,
+        usable = training.finite_loss(self.network_, self.head_, data, order,
                                       self.n_features_in_)
         message = (f"the training loss became {error.loss} in epoch {error.epoch}, and the "
                    f"weights after the epoch before give a non-finite loss on some training "
@@ -438,13 +439,13 @@ class NetworkEstimator(Persistence, Diagnostics, Params):
     def _log_prob(self, X, y):
         """log p(y | x) in the user's units for standardised X and y: the log-density of the
         standardised mixture less the log-Jacobian Σ_d log s_d."""
-        log_p = mixture.log_prob(y, *self._standardized_mixture(X))
+        log_p = density.log_prob(y, *self._standardized_mixture(X))
         log_p -= self.standardizer_.log_jacobian
         return log_p
 
     def _mixture(self, X):
-        """p(y | x) in the user's units for standardised X (``mixture.Mixture``)."""
-        return mixture.Mixture(*self.standardizer_.unscale_mixture(
+        """p(y | x) in the user's units for standardised X (``density.Mixture``)."""
+        return density.Mixture(*self.standardizer_.unscale_mixture(
             *self._standardized_mixture(X)))
 
     def _standardized_mixture(self, X):

@@ -9,7 +9,7 @@ as it was.
 import numbers
 
 from ..mixture import cholesky
-from .. import mixture
+from ..mixture import density
 from ..backend import array_module, log_softmax
 from .predictions import MixturePredictions
 from ..validation import check_array, check_pair
@@ -99,7 +99,7 @@ class ConditionalGaussianMixture(MixturePredictions):
         """The conditional mixture for checked inputs X (N, Dx), on the model's device."""
         xp = self._xp
         # log N(x | μ_x,k, Σ_xx,k), all N inputs against the K components at once
-        log_marginal, _ = mixture.component_log_density(X, self.input_means_[None],
+        log_marginal, _ = density.component_log_density(X, self.input_means_[None],
                                                         self.input_factors_[None])  # (N, K)
         log_weights = log_softmax(self.log_weights_ + log_marginal, axis=1)
         residual = X[:, None, :] - self.input_means_  # (N, K, Dx)
@@ -107,10 +107,10 @@ class ConditionalGaussianMixture(MixturePredictions):
         means += self.target_means_
         factors = self.conditional_factors_
         scales = xp.broadcast_to(factors, (X.shape[0],) + factors.shape)  # (N, K, Dy, Dy)
-        return mixture.Mixture(log_weights, means, scales)
+        return density.Mixture(log_weights, means, scales)
 
     def _log_prob(self, X, y):
-        return mixture.log_prob(y, *self._mixture(X))
+        return density.log_prob(y, *self._mixture(X))
 
     def _targets_and_mixture(self, X, y):
         X, y = self._pair(X, y)

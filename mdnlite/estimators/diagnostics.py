@@ -35,7 +35,7 @@ class Diagnostics:
     def _sample_loss(self, sample):
         """The loss on packed rows, in the curves' units; inf where it is not finite."""
         with np.errstate(all="ignore"):
-            loss = training.mean_loss(self.network_, self.loss_, *self._unpack(sample))
+            loss = training.mean_loss(self.network_, self.head_, *self._unpack(sample))
         return loss + self._loss_offset if math.isfinite(loss) else math.inf
 
     def _warn_if_diverged(self, watch):

@@ -13,13 +13,14 @@ from collections import namedtuple
 import numpy as np
 
 from .. import io
-from .. import mixture
+from ..mixture import density
 from ..backend import array_module, get_xp, resolve_dtype, softmax_parts
 from .conditional import ConditionalGaussianMixture, check_columns, is_column
-from .base import not_fitted
+from ..exceptions import not_fitted
 from .initialisation import kmeans
 from .parameters import Params
-from ..validation import check_array, check_number, check_positive_int, check_random_state
+from ..validation import (Integer, Options, Real, Rule, check_array, check_params,
+                          check_random_state)
 
 __all__ = ["GaussianMixture", "COVARIANCES"]
 
@@ -123,19 +124,20 @@ class GaussianMixture(Params):
         self.random_state = random_state
         self.verbose = verbose
 
+    _parameter_constraints = {
+        "n_components": Integer(1),
+        "covariance": Options("full", "diagonal"),
+        "reg_covar": Real(0),
+        "n_init": Integer(1),
+        "max_iter": Integer(1),
+        "tol": Real(0),
+        "verbose": Integer(0),
+        "random_state": Rule(lambda v, name: check_random_state(v) and v),
+    }
+
     def _check_params(self):
-        """Check every constructor argument; return (xp, dtype)."""
-        check_positive_int(self.n_components, "n_components")
-        if self.covariance not in COVARIANCES:
-            raise ValueError(f"covariance must be 'full' or 'diagonal', got {self.covariance!r}")
-        for name in ("reg_covar", "tol"):
-            if not 0 <= check_number(getattr(self, name), name) < math.inf:
-                raise ValueError(f"{name} must be a finite number >= 0, got "
-                                 f"{getattr(self, name)!r}")
-        check_positive_int(self.n_init, "n_init")
-        check_positive_int(self.max_iter, "max_iter")
-        check_positive_int(self.verbose, "verbose", minimum=0)
-        check_random_state(self.random_state)
+        """Check every constructor argument (``_parameter_constraints``); return (xp, dtype)."""
+        check_params(self)
         return get_xp(self.backend), resolve_dtype(self.dtype)
 
     def _check_fitted(self):
@@ -259,7 +261,7 @@ class GaussianMixture(Params):
 
     def score_samples(self, X):
         """log p(z) for each joint sample, (N,), in nats."""
-        return mixture.log_prob(self._data(X), self._log_weights[None], self.means_[None],
+        return density.log_prob(self._data(X), self._log_weights[None], self.means_[None],
                                 self._scales[None])
 
     def score(self, X, y=None):
@@ -292,7 +294,7 @@ class GaussianMixture(Params):
         every backend. (Unlike scikit-learn, the component labels are not returned.)
         """
         self._check_fitted()
-        drawn = mixture.sample(self._log_weights[None], self.means_[None], self._scales[None],
+        drawn = density.sample(self._log_weights[None], self.means_[None], self._scales[None],
                                n_samples=n_samples, rng=random_state)
         return drawn[0]
 
@@ -406,7 +408,7 @@ class GaussianMixture(Params):
 
 def _e_step(data, fit):
     """Mean log-likelihood (a float: the one host sync per iteration) and responsibilities."""
-    log_comp, _ = mixture.component_log_density(data, fit.means[None], fit.scales[None])
+    log_comp, _ = density.component_log_density(data, fit.means[None], fit.scales[None])
     _, gamma, log_total, shift = softmax_parts(fit.log_weights + log_comp, axis=1)  # (N, K)
     log_total += shift  # (N, 1): log p(z_n)
     return float(log_total.mean()), gamma

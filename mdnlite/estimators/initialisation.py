@@ -74,7 +74,7 @@ def mdninit(head, layer, y, rng):
     bias = np.zeros((1, b.shape[0]))
     parts = head.split(bias)  # named views of the one bias row
     parts.means[0] = centres[component]
-    parts.scales[0] = pre[component]
+    parts.scale_inputs[0] = pre[component]
     b[...] = array_module(b).asarray(bias[0], dtype=b.dtype)
 
 

@@ -7,7 +7,7 @@ and ``training.py``, persistence in ``io.py``.
 
 import numpy as np
 
-from .. import mixture
+from ..mixture import density
 from ..backend import to_host
 from ..heads.ensemble import EnsembleHead
 from ..heads.mixture import MixtureHead
@@ -54,9 +54,10 @@ class MDN(MixturePredictions, NetworkEstimator):
 
     Attributes
     ----------
-    network_ : network.Sequential, or network.Parallel of ``n_members`` of them
-    loss_ : head.MixtureHead, or ensemble.EnsembleHead over one per member
-    optimizer_ : optim.Optimizer
+    network_ : nn.Sequential, or nn.Parallel of ``n_members`` of them
+    head_ : heads.MixtureHead, or heads.EnsembleHead over one per member
+        What the raw network outputs mean (``loss_`` before, which was not a loss).
+    optimizer_ : nn.optim.Optimizer
     standardizer_ : scaling.Standardizer
         The means and scales of the inputs and targets learned by the first fit.
     noise_ : (float, float)
@@ -146,11 +147,11 @@ class MDN(MixturePredictions, NetworkEstimator):
     def _standardized_mixture(self, X):
         """The mixture for standardised inputs X, in standardised units, on the model's
         device (``mixture.Mixture``)."""
-        return self.loss_.mixture(self._raw_outputs(X))
+        return self.head_.mixture(self._raw_outputs(X))
 
     def _initialise_output(self, data):
         if self.init == "kmeans":  # each member from its own k-means run
-            net, head = self.network_, self.loss_
+            net, head = self.network_, self.head_
             members, head = (net.members, head.head) if isinstance(net, Parallel) else ([net], head)
             for member in members:
                 mdninit(head, member.layers[-1], self._unpack(data)[1], self._rng)
@@ -172,7 +173,7 @@ class MDN(MixturePredictions, NetworkEstimator):
 
     def _sample_losses(self, sample):
         X, y = self._unpack(sample)
-        log_p = mixture._log_prob(y, *self._standardized_mixture(X))
+        log_p = density.log_prob(y, *self._standardized_mixture(X))
         return self._loss_offset - to_host(log_p).astype(np.float64)
 
     def _diverged_above(self, start):
@@ -182,7 +183,7 @@ class MDN(MixturePredictions, NetworkEstimator):
         """Which scales of a standardised mixture sit at the floor: within 1% of min_scale
         (1e-6 of the targets' spread without a floor); for "full", the factors' diagonals."""
         scales = m.scales
-        if scales.ndim == 4:  # the floor is on the diagonal of each factor
+        if density.is_full(m.means, scales):  # the floor is on the diagonal of each factor
             D = scales.shape[-1]
             scales = scales[..., list(range(D)), list(range(D))]
         return scales <= (1.01 * self.min_scale if self.min_scale > 0 else 1e-6)
@@ -212,7 +213,7 @@ class MDN(MixturePredictions, NetworkEstimator):
         X, y = self._unpack(sample)
         with np.errstate(all="ignore"):
             m = self._standardized_mixture(X)
-            resp = mixture._responsibilities(y, *m)  # (N, K)
+            resp = density.responsibilities(y, *m)  # (N, K)
         problems = []
         if bool(self._at_floor(m).all()):
             problems.append(f"every scale is at its floor (min_scale={self.min_scale}, in "

@@ -6,6 +6,8 @@ any is read), ``_set_state`` rebuilds the model; ``__setstate__`` fills the para
 since the first release. The file format itself (atomic writes, digests) is in ``io``.
 """
 
+import warnings
+
 import numpy as np
 
 from .. import io
@@ -31,7 +33,16 @@ class Persistence:
                 state["_architecture"].setdefault(name, value)
         if "network_" in state:
             state.setdefault("best_epoch_", None)
+        if "loss_" in state:  # the head's name before head_
+            state["head_"] = state.pop("loss_")
         self.__dict__.update(state)
+
+    @property
+    def loss_(self):
+        """The old name of ``head_`` (it holds the head, not a loss)."""
+        warnings.warn("loss_ is now head_: it holds the network's head, not a loss",
+                      DeprecationWarning, stacklevel=2)
+        return self.head_
 
     # the parameters that shape the fitted network: a saved file records them as fitted, even
     # if set_params changed them since (the change takes effect at the next fit)

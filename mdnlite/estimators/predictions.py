@@ -10,10 +10,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import mixture
-from ..mixture import scores
-from ..mixture import meanshift
-from ..mixture import univariate
+from ..mixture import density, meanshift, scores, univariate
 from ..backend import array_module, to_host
 from ..validation import check_fraction
 
@@ -83,16 +80,16 @@ class MixturePredictions:
     def predict(self, X):
         """Conditional mean E[y | x] = Σ_k π_k(x) μ_k(x), (N, D) (or (N,), see above)."""
         m = self._mixture_at(X)
-        return self._result(mixture._mean(m.log_weights, m.means), X)
+        return self._result(density.mean(m.log_weights, m.means), X)
 
     def predict_variance(self, X):
         """Conditional variance of each target dimension (law of total variance), (N, D)."""
-        return self._result(mixture._variance(*self._mixture_at(X)), X)
+        return self._result(density.variance(*self._mixture_at(X)), X)
 
     def predict_covariance(self, X):
         """Conditional covariance matrix (law of total covariance), (N, D, D); (N,), the
         variance, for a model fitted on 1-D targets."""
-        return self._result(mixture._covariance(*self._mixture_at(X)), X, target_axes=2)
+        return self._result(density.covariance(*self._mixture_at(X)), X, target_axes=2)
 
     def predict_mode(self, X):
         """The highest mode of p(y | x), the most probable y, (N, D): found among every
@@ -106,7 +103,7 @@ class MixturePredictions:
         """Mean of the heaviest component, μ_{argmax π}, the usual approximate mode, (N, D).
         Cheap, but it jumps between branches where two weights cross."""
         m = self._mixture_at(X)
-        return self._result(mixture._approx_mode(m.log_weights, m.means), X)
+        return self._result(density.approx_mode(m.log_weights, m.means), X)
 
     def predict_modes(self, X, min_prominence=meanshift.MIN_PROMINENCE,
                       min_density_ratio=meanshift.MIN_DENSITY_RATIO):
@@ -167,7 +164,7 @@ class MixturePredictions:
         2 ``n_samples`` draws per input seeded by ``random_state``: the multivariate
         CRPS (equal to it for one target dimension, up to Monte Carlo error)."""
         y, m = self._targets_and_mixture(X, y)
-        values = mixture._energy_score(y, *m, n_samples, rng=random_state)
+        values = density.energy_score(y, *m, n_samples, rng=random_state)
         return values.astype(result_dtype(X), copy=False)
 
     def pit(self, X, y):
@@ -217,13 +214,13 @@ class MixturePredictions:
             y, m = self._targets_and_mixture(X, y)
         xp = array_module(m.means)
         weights = xp.exp(m.log_weights)
-        effective = to_host(mixture._effective_components(m.log_weights))
+        effective = to_host(density.effective_components(m.log_weights))
         report = {"effective_components": effective,
                   "mean_effective_components": float(effective.mean()),
                   "mean_weights": to_host(weights.mean(axis=0)),
                   "dead_components": dead_components(weights, self._mixture_members)}
         if y is not None:
-            resp = mixture._responsibilities(y, *m)
+            resp = density.responsibilities(y, *m)
             report["mean_responsibilities"] = to_host(resp.mean(axis=0))
         at_floor = self._scales_at_floor(X_checked)
         if at_floor is not None:
@@ -246,7 +243,7 @@ class MixturePredictions:
         m = self._mixture_at(X)
         xp = array_module(m.means)
         dtype = result_dtype(X)
-        shape = m.scales.shape if mixture.is_full(m.means, m.scales) else m.means.shape
+        shape = m.scales.shape if density.is_full(m.means, m.scales) else m.means.shape
         scales = np.ascontiguousarray(to_host(xp.broadcast_to(m.scales, shape)), dtype=dtype)
         return MixtureParameters(to_host(xp.exp(m.log_weights)).astype(dtype, copy=False),
                                  to_host(m.means).astype(dtype, copy=False), scales)
@@ -271,7 +268,7 @@ class MixturePredictions:
         ``random_state`` seeds a host generator, so a seed gives the same samples on every
         backend.
         """
-        draws = mixture._sample(*self._mixture_at(X), n_samples=n_samples, rng=random_state,
+        draws = density.sample(*self._mixture_at(X), n_samples=n_samples, rng=random_state,
                                temperature=temperature, sigma_temperature=sigma_temperature)
         return self._result(draws, X)
 

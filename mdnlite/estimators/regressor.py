@@ -8,7 +8,7 @@ target dimension is the mean squared residual on the training data.
 import numpy as np
 
 from .. import io
-from .. import mixture
+from ..mixture import density
 from ..backend import array_module, to_host
 from ..heads.squared_error import SquaredError
 from .base import NetworkEstimator
@@ -106,7 +106,7 @@ class Regressor(MixturePredictions, NetworkEstimator):
         log_weights = xp.zeros(means.shape[:2], dtype=means.dtype)
         scale = self.standardizer_.y_scale_on(xp).astype(means.dtype)
         scales = xp.broadcast_to(xp.sqrt(self.noise_variance_) / scale, means.shape)
-        return mixture.Mixture(log_weights, means, scales)
+        return density.Mixture(log_weights, means, scales)
 
     def predict(self, X):
         """f(x), (N, D) or (N,) (as y was), on the model's device (the mean of its one

@@ -9,6 +9,7 @@ the units of y, and its log-density gains the log-Jacobian -Σ_d log s_d. Nothin
 import numpy as np
 
 from ..backend import array_module, to_host
+from ..mixture.density import is_full
 
 __all__ = ["Standardizer"]
 
@@ -110,7 +111,7 @@ class Standardizer:
     def unscale_mixture(self, log_weights, means, scales):
         """The mixture in user units: (log_weights, S μ̃ + m_y, S σ̃ or S L̃)."""
         scale = self._on(array_module(means))[3].astype(means.dtype)
-        if scales.ndim == means.ndim + 1:  # Cholesky factors: rows scale, S L̃
+        if is_full(means, scales):  # Cholesky factors: rows scale, S L̃
             scales = scales * scale[:, None]
         else:  # (N, K, S): an isotropic σ̃ becomes a per-dimension σ̃ s_d
             scales = scales * scale

@@ -1,9 +1,10 @@
-"""The minibatch loop under ``NetworkEstimator.fit``: packed data and one epoch of steps.
+"""The minibatch loop under ``NetworkEstimator.fit``: the training step, and epochs of it.
 
-A step is five lines: forward, NLL, closed-form backward through the head and the layers,
-optimizer update. An epoch reads the loss back once, at its end; if the loss stopped being
-finite, or the epoch is interrupted, the weights and optimizer state of the epoch's start come
-back before the exception propagates.
+``training_step`` is the five lines of the README, through public functions: forward, loss,
+closed-form backward through the head, backward through the layers, optimizer update. An
+epoch (``run_epoch``) reads the loss back once, at its end; if the loss stopped being finite,
+or the epoch is interrupted, the weights and optimizer state of the epoch's start come back
+before the exception propagates. Nothing here knows which head or which estimator it trains.
 """
 
 import math
@@ -13,7 +14,7 @@ import numpy as np
 from ..backend import array_module
 from ..exceptions import NonFiniteLossError
 
-__all__ = ["EVAL_BATCH", "pack", "run_epoch", "mean_loss", "finite_loss", "snapshot", "restore",
+__all__ = ["EVAL_BATCH", "training_step", "pack", "run_epoch", "mean_loss", "finite_loss", "snapshot", "restore",
            "cosine_factor"]
 
 EVAL_BATCH = 65536  # rows per forward pass outside training: bounds memory on large inputs
@@ -40,6 +41,31 @@ def pack(X, y, xp, dtype, scaler, names=("X", "y")):
     return data
 
 
+def training_step(net, head, optimizer, x, y):
+    """One step of minibatch gradient descent on inputs x (N, D_in) and targets y (N, D);
+    returns the batch's mean loss, a 0-d array on the device (no host synchronisation).
+
+    For an MDN the step reads, in the layout users see::
+
+        z = net.forward(x)                      # raw outputs (N, n_outputs)
+        loss, cache = head.nll_forward(z, y)    # mean NLL, and what its gradient needs
+        dz = head.nll_backward(cache)           # dNLL/dz in closed form
+        net.backward(dz)                        # fills net.flat_grads
+        optimizer.step([net.flat_params], [net.flat_grads])
+
+    which is what runs here, with one speed-up: the head works components first, on zᵀ, and
+    the network's last ``Dense`` writes zᵀ directly (``forward(x, transpose=True)``) instead
+    of z that ``nll_forward`` would copy into zᵀ; ``nll_forward_t`` is ``nll_forward``
+    on zᵀ without its checks. Every head answers to the names ``loss_forward_t`` and
+    ``loss_backward`` (for ``MixtureHead`` they are ``nll_forward_t`` and ``nll_backward``).
+    """
+    zt = net.forward(x, transpose=True)  # zᵀ (n_outputs, N)
+    loss, cache = head.loss_forward_t(zt, y)
+    net.backward(head.loss_backward(cache))
+    optimizer.step([net.flat_params], [net.flat_grads])
+    return loss
+
+
 def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epoch,
               noise=None, saved=None):
     """One pass of minibatch steps over ``data[rows]``; returns the mean training loss.
@@ -63,7 +89,7 @@ def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epo
     xp = array_module(data)
     saved = snapshot(net, optimizer) if saved is None else saved
     N, B = len(rows), min(batch_size, len(rows))
-    params, grads = [net.flat_params], [net.flat_grads]
+    params = [net.flat_params]
     try:
         if B < N:
             rng.shuffle(rows)
@@ -76,10 +102,8 @@ def run_epoch(net, head, optimizer, data, rows, n_features, batch_size, rng, epo
             batch = xp.take(data, order[start:start + B], axis=0)  # (B, D_in + D), a copy
             if noise is not None:
                 batch += jitter[start:start + B]
-            loss, cache = head._nll_forward(net.forward(batch[:, :n_features], transpose=True),
-                                            batch[:, n_features:])
-            net.backward(head.nll_backward(cache))
-            optimizer.step(params, grads)
+            loss = training_step(net, head, optimizer, batch[:, :n_features],
+                                 batch[:, n_features:])
             part = loss * batch.shape[0]
             total = part if total is None else total + part
         if optimizer.weight_decay and (epoch + 1) % FLUSH_EVERY == 0:
@@ -112,7 +136,7 @@ def mean_loss(net, head, X, y):
     total = 0.0
     for start in range(0, X.shape[0], EVAL_BATCH):
         stop = start + EVAL_BATCH
-        loss, _ = head._nll_forward(net.predict(X[start:stop], transpose=True), y[start:stop])
+        loss, _ = head.loss_forward_t(net.predict(X[start:stop], transpose=True), y[start:stop])
         total += float(loss) * X[start:stop].shape[0]
     return total / X.shape[0]
 
@@ -124,8 +148,8 @@ def finite_loss(net, head, data, order, n_features):
     for start in range(0, order.shape[0], EVAL_BATCH):
         chunk = xp.take(data, order[start:start + EVAL_BATCH], axis=0)
         with np.errstate(all="ignore"):  # the point is to find out whether something overflows
-            loss, _ = head._nll_forward(net.predict(chunk[:, :n_features], transpose=True),
-                                        chunk[:, n_features:])
+            loss, _ = head.loss_forward_t(net.predict(chunk[:, :n_features], transpose=True),
+                                          chunk[:, n_features:])
         if not math.isfinite(float(loss)):
             return False
     return True

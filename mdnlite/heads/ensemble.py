@@ -20,7 +20,7 @@ density, -(1/N) Σ_n log (1/M) Σ_m p_m(y_n | x_n), the loss of the model the us
 import math
 
 from ..backend import LOG_2PI, array_module, logsumexp
-from ..mixture import Mixture
+from ..mixture.density import Mixture
 
 __all__ = ["EnsembleHead"]
 
@@ -37,7 +37,7 @@ class EnsembleHead:
     Notes
     -----
     Raw outputs are lists of M arrays, one per member: z_m (N, n_outputs) for ``mixture``
-    and ``nll_forward``, zᵀ_m (n_outputs, N) for ``_nll_forward``; ``nll_backward`` returns
+    and ``nll_forward``, zᵀ_m (n_outputs, N) for ``nll_forward_t``; ``nll_backward`` returns
     the list of dL_m/dz_m (N, n_outputs).
     """
 
@@ -78,13 +78,13 @@ class EnsembleHead:
         """(NLL of the averaged density on targets y (N, D), the members' caches), for raw
         outputs zs (list of M (N, n_outputs)), checked as ``MixtureHead.nll_forward`` does."""
         checked = [self.head._check_outputs(z) for z in zs]
-        return self._nll_forward([array_module(z).ascontiguousarray(z.T) for z in checked], y)
+        return self.nll_forward_t([array_module(z).ascontiguousarray(z.T) for z in checked], y)
 
-    def _nll_forward(self, zts, y):
+    def nll_forward_t(self, zts, y):
         """``nll_forward`` on the transposed outputs zᵀ_m (n_outputs, N), unchecked: the
         training step's path."""
         xp = array_module(zts[0])
-        parts = [self.head._log_likelihoods(zt, y) for zt in zts]
+        parts = [self.head.log_likelihoods_t(zt, y) for zt in zts]
         log_p = logsumexp(xp.concatenate([p for p, _ in parts], axis=0), axis=0)  # (N,)
         N = zts[0].shape[1]
         loss = log_p.sum() * (-1.0 / N) + (math.log(self.n_members)
@@ -94,3 +94,6 @@ class EnsembleHead:
     def nll_backward(self, caches):
         """Each member's dNLL_m/dz_m (N, n_outputs), a list: members train independently."""
         return [self.head.nll_backward(cache) for cache in caches]
+
+    # the loss of this head is its NLL: the names every head answers to (``training_step``)
+    loss_forward, loss_forward_t, loss_backward = nll_forward, nll_forward_t, nll_backward

@@ -8,16 +8,28 @@ The generic backprop of ``network.py`` carries dz inwards from here.
 
 from collections import namedtuple
 
+import warnings
+
 import numpy as np
 
 from ..mixture import cholesky
 from ..backend import LOG_2PI, array_module, log_softmax, softmax_parts, softplus
-from ..mixture import Mixture, log_normal
+from ..mixture.density import Mixture, log_normal
 from ..validation import Integer, Options, Real, check_params
 
 __all__ = ["MixtureHead", "RawOutputs", "NLLCache", "SCALE_ACTIVATIONS", "COVARIANCES"]
 
-RawOutputs = namedtuple("RawOutputs", ["logits", "means", "scales", "lower"])
+class RawOutputs(namedtuple("RawOutputs", ["logits", "means", "scale_inputs", "lower"])):
+    __slots__ = ()
+
+    @property
+    def scales(self):
+        """The old name of ``scale_inputs`` (they are pre-activations, not scales)."""
+        warnings.warn("RawOutputs.scales is now RawOutputs.scale_inputs: the pre-activations s "
+                      "of the scales, σ = act(s) + min_scale", DeprecationWarning, stacklevel=2)
+        return self.scale_inputs
+
+
 RawOutputs.__doc__ = """Named views into the raw head outputs z (N, n_outputs).
 
 Attributes
@@ -26,18 +38,19 @@ logits : array (N, K)
     Weight logits, columns [0, K).
 means : array (N, K, D)
     Means (identity activation), the next K*D columns.
-scales : array (N, K, S)
-    Scale pre-activations, the next K*S columns.
+scale_inputs : array (N, K, S)
+    The pre-activations s of the scales (σ = act(s) + min_scale), the next K*S columns.
 lower : array (N, K, M)
     Strictly-lower Cholesky entries (unconstrained), the last K*M columns;
     M = D (D - 1) / 2 for covariance "full", 0 otherwise.
 """
 
-NLLCache = namedtuple("NLLCache", ["resp", "weights", "u", "scales", "a", "factors"])
+NLLCache = namedtuple("NLLCache", ["resp", "weights", "u", "v", "scales", "a", "factors"])
 NLLCache.__doc__ = """What ``nll_backward`` needs, components first (see ``MixtureHead.nll_forward``).
 
 resp : (K, N) responsibilities γ;  weights : (K, N) mixture weights π;
-u : (K, D, N) standardised residuals (y - μ)/σ, or for "full" v = L⁻¹ (y - μ), (D, K, N);
+u : (K, D, N) standardised residuals (y - μ)/σ (None for "full");
+v : (D, K, N) whitened residuals L⁻¹ (y - μ) for "full" (None otherwise);
 scales : (K, S, N) σ (the diagonal of L for "full");  a : (K, S, N) act(s);
 factors : the Cholesky factors L (D, D, K, N) for "full", as a ``cholesky.Triangular`` view
 of the raw outputs (no dense L is built), None otherwise
@@ -52,7 +65,7 @@ class _Exp:
         return array_module(s).exp(s)
 
     @staticmethod
-    def dlog_scale(a, scales):
+    def log_sigma_slope(a, scales):
         # an a that overflowed (s > 88.7 in float32) has σ = inf too, and a/σ = inf/inf = NaN;
         # read as the largest float it gives 0: the component has density 0, γ = 0, and any
         # finite factor leaves its gradient 0
@@ -70,7 +83,7 @@ class _Softplus:
         return softplus(s)
 
     @staticmethod
-    def dlog_scale(a, scales):
+    def log_sigma_slope(a, scales):
         d = array_module(a).expm1(-a)
         d /= scales
         d *= -1
@@ -93,7 +106,7 @@ class _ELU1:
         return a
 
     @staticmethod
-    def dlog_scale(a, scales):
+    def log_sigma_slope(a, scales):
         d = array_module(a).minimum(a, 1)
         d /= scales
         return d
@@ -141,7 +154,7 @@ class MixtureHead:
 
     ``split``, ``mixture`` and ``nll_forward`` check the shape of z (and y); they check no
     values, since any finite z is a valid mixture (a NaN in z gives a NaN loss). The training
-    step calls ``_nll_forward``, the same without the checks on zᵀ (n_outputs, N), which the
+    step calls ``nll_forward_t``, the same without the checks on zᵀ (n_outputs, N), which the
     network's last layer writes directly (``Sequential.forward(x, transpose=True)``).
     """
 
@@ -210,7 +223,7 @@ class MixtureHead:
         return RawOutputs(
             logits=z[:, :a],
             means=z[:, a:b].reshape(N, K, D),
-            scales=z[:, b:c].reshape(N, K, S),
+            scale_inputs=z[:, b:c].reshape(N, K, S),
             lower=z[:, c:].reshape(N, K, M),
         )
 
@@ -278,18 +291,19 @@ class MixtureHead:
         if y.shape != (z.shape[0], self.n_dims):
             raise ValueError(f"y must be (N, D) = {(z.shape[0], self.n_dims)} for z "
                              f"{z.shape}, got shape {y.shape}")
-        return self._nll_forward(array_module(z).ascontiguousarray(z.T), y)
+        return self.nll_forward_t(array_module(z).ascontiguousarray(z.T), y)
 
-    def _nll_forward(self, zt, y):
-        """``nll_forward`` without its checks, on zt = zᵀ (n_outputs, N), C-contiguous: the
-        training step's path."""
-        log_p, cache = self._log_likelihoods(zt, y)
+    def nll_forward_t(self, zt, y):
+        """``nll_forward`` on zt = zᵀ (n_outputs, N), C-contiguous, without its checks: the
+        training step's path (``estimators.training.training_step``), where the network's
+        last layer writes zᵀ directly. Returns (loss, cache) as ``nll_forward``."""
+        log_p, cache = self.log_likelihoods_t(zt, y)
         loss = log_p.sum() * (-1.0 / zt.shape[1]) + 0.5 * self.n_dims * LOG_2PI
         return loss, cache
 
-    def _log_likelihoods(self, zt, y):
+    def log_likelihoods_t(self, zt, y):
         """(log p(y_n | x_n) + (D/2) log 2π for each sample, (1, N); the ``NLLCache``) on
-        zt = zᵀ: the forward pass of ``_nll_forward`` before the batch mean (an ensemble
+        zt = zᵀ: the forward pass of ``nll_forward_t`` before the batch mean (an ensemble
         combines its members' log-likelihoods sample by sample)."""
         logits, means, s, lower = self._split_components_first(zt)
         log_w, weights, log_total, _ = softmax_parts(logits, axis=0)  # (K, N)
@@ -300,14 +314,16 @@ class MixtureHead:
         if self.covariance == "full":  # dimensions first: (D, K, N) vectors, (D, D, K, N) L
             L = cholesky.Triangular(scales.transpose(1, 0, 2), lower.transpose(1, 0, 2))
             r = y[:, None, :] - means.transpose(1, 0, 2)  # (D, K, N)
-            log_comp, u = cholesky.log_density(r, L)  # (K, N), v = L⁻¹ r (D, K, N)
+            log_comp, v = cholesky.log_density(r, L)  # (K, N); v = L⁻¹ r (D, K, N)
+            u = None
         else:
             log_comp, u = log_normal(y, means, scales, axis=1, normalised=False)  # (K, D, N)
+            v = None
         log_comp += log_w  # (K, N): log π_k + log N_k + (D/2) log 2π
         _, resp, log_total, m = softmax_parts(log_comp, axis=0)  # γ (K, N); (1, N) twice
         # log p(y_n) = log_total_n + m_n - (D/2) log 2π
         log_total += m
-        return log_total, NLLCache(resp, weights, u, scales, a, L)
+        return log_total, NLLCache(resp, weights, u, v, scales, a, L)
 
     def nll_backward(self, cache):
         """dL/dz (N, n_outputs) in closed form from the forward cache.
@@ -320,7 +336,7 @@ class MixtureHead:
         dL/ds can overflow alone. The result is the transpose of a components-first array:
         a view, not a copy.
         """
-        resp, weights, u, scales, a, L = cache
+        resp, weights, u, v, scales, a, L = cache
         xp = array_module(resp)
         N = resp.shape[1]
         dzt = xp.empty((self.n_outputs, N), dtype=resp.dtype)
@@ -328,9 +344,9 @@ class MixtureHead:
         xp.subtract(weights, resp, out=dlogits)
         dlogits *= 1.0 / N
         g = resp * (-1.0 / N)  # (K, N): -γ/N, shared by every other gradient
-        dlog_scale = self._act.dlog_scale(a, scales)  # d log σ/ds (K, S, N), in [0, 1]
+        slope = self._act.log_sigma_slope(a, scales)  # d log σ/ds (K, S, N), in [0, 1]
         if L is not None:
-            gw, ds_t, dl = cholesky.log_density_gradients(g, u, L, dlog_scale.transpose(1, 0, 2))
+            gw, ds_t, dl = cholesky.log_density_gradients(g, v, L, slope.transpose(1, 0, 2))
             dmeans[...] = gw.transpose(1, 0, 2)
             ds[...] = ds_t.transpose(1, 0, 2)
             for m, d in enumerate(dl):
@@ -348,5 +364,8 @@ class MixtureHead:
         else:
             dlog_sigma = gu
             dlog_sigma -= g
-        xp.multiply(dlog_sigma, dlog_scale, out=ds)
+        xp.multiply(dlog_sigma, slope, out=ds)
         return dzt.T
+
+    # the loss of this head is its NLL: the names every head answers to (``training_step``)
+    loss_forward, loss_forward_t, loss_backward = nll_forward, nll_forward_t, nll_backward

@@ -4,22 +4,21 @@ A batch of N mixtures with K components in D dimensions is described by
 ``log_weights`` (N, K), ``means`` (N, K, D) and ``scales``: (N, K, S) standard deviations,
 S = 1 for an isotropic mixture and S = D for a diagonal one, or (N, K, D, D) lower-triangular
 Cholesky factors L for full covariances Σ = L Lᵀ. Everything is computed in log space;
-nothing here holds state or knows about training. The public functions check their
-arguments (``mixture_checks.check_mixture``); each has an unchecked twin, its name with a
-leading underscore, for callers whose parameters are valid by construction (the estimators).
+nothing here holds state or knows about training.
+
+This module is the checked front: each function checks its arguments (``checks``), then
+calls the maths in ``density``, ``univariate``, ``meanshift`` or ``scores``, which the
+estimators call directly on mixtures that are valid by construction.
 """
 
-from collections import namedtuple
-
-import numpy as np
-
-from . import cholesky
-from . import univariate as _univariate
+from ..backend import array_module
+from ..validation import check_fraction
+from . import density
 from . import scores as _scores
-from ..backend import LOG_2PI, array_module, log_softmax, logsumexp
+from . import univariate as _univariate
 from .checks import check_log_weights, check_mixture as _check_mixture
+from .density import Mixture, is_full, log_normal  # noqa: F401  (names of the front, and of 0.1.0)
 from .meanshift import MIN_DENSITY_RATIO, MIN_PROMINENCE, modes as _modes
-from ..validation import check_fraction, check_number, check_positive_int, check_random_state
 
 __all__ = [
     "Mixture",
@@ -45,26 +44,6 @@ __all__ = [
     "interval_coverage",
 ]
 
-Mixture = namedtuple("Mixture", ["log_weights", "means", "scales"])
-Mixture.__doc__ = """Parameters of N Gaussian mixtures.
-
-Attributes
-----------
-log_weights : array (N, K)
-    Log mixture weights, logsumexp over K is 0.
-means : array (N, K, D)
-    Component means.
-scales : array (N, K, S) or (N, K, D, D)
-    Component standard deviations, S = 1 (isotropic) or S = D (diagonal), or
-    lower-triangular Cholesky factors (full covariance).
-"""
-
-
-def is_full(means, scales):
-    """True when ``scales`` holds Cholesky factors (one more axis than ``means``)."""
-    return scales.ndim == means.ndim + 1
-
-
 def component_log_density(y, means, scales):
     """log N(y | μ_k, diag(σ_k²)) for every component, with the pieces its gradient reuses.
 
@@ -88,47 +67,7 @@ def component_log_density(y, means, scales):
     ValueError, TypeError
         Arguments that are not a mixture (see ``log_prob``).
     """
-    return _component_log_density(*_check_mixture(y=y, means=means, scales=scales))
-
-
-def _component_log_density(y, means, scales):
-    if is_full(means, scales):  # the solves run dimensions first: (D, N, K)
-        r = (y[:, None, :] - means).transpose(2, 0, 1)
-        log_comp, v = cholesky.log_density(r, scales.transpose(2, 3, 0, 1))
-        log_comp -= 0.5 * means.shape[-1] * LOG_2PI
-        return log_comp, v.transpose(1, 2, 0)
-    return log_normal(y[:, None, :], means, scales, axis=-1)
-
-
-def log_normal(y, means, scales, axis, normalised=True):
-    """``component_log_density`` for any layout: ``axis`` is the target-dimension axis.
-
-    ``y`` broadcasts against ``means``; ``scales`` has 1 or D entries along ``axis``. The
-    head calls it with components first, (K, D, N), where every reduction runs over whole
-    contiguous rows, and with ``normalised=False``, which leaves out the constant
-    -(D/2) log 2π (added once to its scalar loss instead). Nothing is checked.
-    """
-    xp = array_module(means)
-    D, S = means.shape[axis], scales.shape[axis]
-    u = y - means  # (..., D, ...)
-    u /= scales
-    # an overflowed u saturates: its square is inf all the same, but γ u stays 0 for γ = 0
-    big = float(np.finfo(u.dtype).max)
-    xp.clip(u, -big, big, out=u)
-    log_comp = _sum(u * u, axis)  # squared Mahalanobis distances
-    log_comp *= -0.5
-    log_det = _sum(xp.log(scales), axis)  # Σ_s log σ_s
-    if S != D:  # isotropic: the one σ_k stands for all D dimensions
-        log_det *= D
-    log_comp -= log_det
-    if normalised:
-        log_comp -= 0.5 * D * LOG_2PI
-    return log_comp, u
-
-
-def _sum(a, axis):
-    """Sum over ``axis``; a length-1 axis (one target dimension) is dropped, not summed."""
-    return a.sum(axis=axis) if a.shape[axis] > 1 else a.squeeze(axis)
+    return density.component_log_density(*_check_mixture(y=y, means=means, scales=scales))
 
 
 def log_prob(y, log_weights, means, scales):
@@ -154,12 +93,7 @@ def log_prob(y, log_weights, means, scales):
         non-positive scale, log-weights that are not normalised... (see
         ``mixture_checks.check_mixture``, which every public function here applies).
     """
-    return _log_prob(*_check_mixture(y, log_weights, means, scales, normalised=True))
-
-
-def _log_prob(y, log_weights, means, scales):
-    log_comp, _ = _component_log_density(y, means, scales)
-    return logsumexp(log_weights + log_comp, axis=1)
+    return density.log_prob(*_check_mixture(y, log_weights, means, scales, normalised=True))
 
 
 def responsibilities(y, log_weights, means, scales):
@@ -171,12 +105,7 @@ def responsibilities(y, log_weights, means, scales):
     -------
     array (N, K); each row sums to 1.
     """
-    return _responsibilities(*_check_mixture(y, log_weights, means, scales))
-
-
-def _responsibilities(y, log_weights, means, scales):
-    log_comp, _ = _component_log_density(y, means, scales)
-    return array_module(means).exp(log_softmax(log_weights + log_comp, axis=1))
+    return density.responsibilities(*_check_mixture(y, log_weights, means, scales))
 
 
 def mean(log_weights, means):
@@ -186,12 +115,7 @@ def mean(log_weights, means):
     -------
     array (N, D)
     """
-    return _mean(*_check_mixture(log_weights=log_weights, means=means, normalised=True))
-
-
-def _mean(log_weights, means):
-    w = array_module(means).exp(log_weights)  # (N, K)
-    return (w[:, :, None] * means).sum(axis=1)
+    return density.mean(*_check_mixture(log_weights=log_weights, means=means, normalised=True))
 
 
 def variance(log_weights, means, scales):
@@ -205,18 +129,7 @@ def variance(log_weights, means, scales):
     -------
     array (N, D)
     """
-    return _variance(*_check_mixture(None, log_weights, means, scales, normalised=True))
-
-
-def _variance(log_weights, means, scales):
-    xp = array_module(means)
-    w = xp.exp(log_weights)[:, :, None]  # (N, K, 1)
-    centred = means - (w * means).sum(axis=1, keepdims=True)  # (N, K, D)
-    if is_full(means, scales):
-        within = (scales * scales).sum(axis=-1)  # (N, K, D): Σ_dd = Σ_j L_dj²
-    else:
-        within = scales * scales  # (N, K, S): isotropic σ_k² broadcasts over D
-    return (w * (within + centred * centred)).sum(axis=1)
+    return density.variance(*_check_mixture(None, log_weights, means, scales, normalised=True))
 
 
 def covariance(log_weights, means, scales):
@@ -229,21 +142,7 @@ def covariance(log_weights, means, scales):
     -------
     array (N, D, D)
     """
-    return _covariance(*_check_mixture(None, log_weights, means, scales, normalised=True))
-
-
-def _covariance(log_weights, means, scales):
-    xp = array_module(means)
-    w = xp.exp(log_weights)[:, :, None, None]  # (N, K, 1, 1)
-    centred = means - (w[..., 0] * means).sum(axis=1, keepdims=True)  # (N, K, D)
-    spread = centred[..., :, None] * centred[..., None, :]  # (N, K, D, D)
-    if is_full(means, scales):
-        spread += xp.matmul(scales, scales.swapaxes(-1, -2))
-    else:
-        D = means.shape[-1]
-        diagonal = xp.broadcast_to(scales * scales, means.shape)  # (N, K, D)
-        spread[..., xp.arange(D), xp.arange(D)] += diagonal
-    return (w * spread).sum(axis=1)
+    return density.covariance(*_check_mixture(None, log_weights, means, scales, normalised=True))
 
 
 def approx_mode(log_weights, means):
@@ -255,12 +154,7 @@ def approx_mode(log_weights, means):
     -------
     array (N, D)
     """
-    return _approx_mode(*_check_mixture(log_weights=log_weights, means=means))
-
-
-def _approx_mode(log_weights, means):
-    rows = array_module(means).arange(means.shape[0])
-    return means[rows, log_weights.argmax(axis=1)]
+    return density.approx_mode(*_check_mixture(log_weights=log_weights, means=means))
 
 
 def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0,
@@ -295,53 +189,8 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
     -------
     array (N, n_samples, D), on the device of ``means``.
     """
-    return _sample(*_check_mixture(None, log_weights, means, scales), n_samples, rng=rng,
+    return density.sample(*_check_mixture(None, log_weights, means, scales), n_samples, rng=rng,
                    temperature=temperature, sigma_temperature=sigma_temperature)
-
-
-def _sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0,
-            sigma_temperature=1.0):
-    """``sample`` with its arrays unchecked; its other arguments are checked all the same."""
-    temperature = check_number(temperature, "temperature")
-    sigma_temperature = check_number(sigma_temperature, "sigma_temperature")
-    if not 0 <= temperature < float("inf"):
-        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
-    if not 0 <= sigma_temperature < float("inf"):
-        raise ValueError(f"sigma_temperature must be a finite number >= 0, "
-                         f"got {sigma_temperature!r}")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
-            or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    n_samples = int(n_samples)
-    xp = array_module(means)
-    rng = check_random_state(rng)
-    N, _, D = means.shape
-    limits = np.finfo(log_weights.dtype)
-    # below the smallest normal τ the limit is reached, and τ may round to 0 (0/0 = NaN)
-    if temperature < float(limits.tiny):
-        chosen = xp.broadcast_to(log_weights.argmax(axis=1)[:, None], (N, n_samples))
-    else:
-        # shift before dividing, so that a tiny τ sends the others to -inf, never all of them;
-        # a τ that would round to inf would make a zero weight -inf/inf = NaN
-        shifted = log_weights - log_weights.max(axis=1, keepdims=True)
-        with np.errstate(over="ignore"):  # -inf for the others is the intended limit
-            shifted /= min(temperature, float(limits.max))
-        cdf = xp.cumsum(xp.exp(log_softmax(shifted, axis=1)), axis=1)  # (N, K)
-        u = xp.asarray(1.0 - rng.random((N, n_samples)), dtype=cdf.dtype)  # in (0, 1]
-        # inverse CDF against u scaled by the total, which rounding may leave a hair off 1:
-        # the count stays below K and never reaches a trailing component of zero weight
-        u *= cdf[:, -1:]
-        chosen = (cdf[:, None, :] < u[:, :, None]).sum(axis=2)  # (N, n)
-    rows = xp.arange(N)[:, None]
-    eps = xp.asarray(rng.standard_normal((N, n_samples, D)), dtype=means.dtype)
-    if is_full(means, scales):  # y = μ + L ε
-        eps = xp.matmul(scales[rows, chosen], eps[..., None])[..., 0]  # (N, n, D)
-    else:
-        eps *= scales[rows, chosen]  # (N, n, D)
-    if sigma_temperature != 1:
-        eps *= sigma_temperature ** 0.5
-    eps += means[rows, chosen]
-    return eps
 
 
 # --- the predictive distribution: CDF, quantiles, intervals, modes, scores -------------------
@@ -403,11 +252,7 @@ def mode(log_weights, means, scales):
 def effective_components(log_weights):
     """1 / Σ_k π_k² per mixture, (N,): K for equal weights, 1 when one component has them
     all."""
-    return _effective_components(check_log_weights(log_weights, normalised=True))
-
-
-def _effective_components(log_weights):
-    return 1.0 / array_module(log_weights).exp(2 * log_weights).sum(axis=1)
+    return density.effective_components(check_log_weights(log_weights, normalised=True))
 
 
 def crps(y, log_weights, means, scales):
@@ -420,27 +265,8 @@ def crps(y, log_weights, means, scales):
 def energy_score(y, log_weights, means, scales, n_samples=1000, *, rng=None):
     """The energy score E‖X - y‖ - ½ E‖X - X'‖ of each mixture for targets y (N, D), (N,),
     estimated from draws (seeded by ``rng``); the CRPS when D = 1."""
-    return _energy_score(*_check_mixture(y, log_weights, means, scales, normalised=True),
+    return density.energy_score(*_check_mixture(y, log_weights, means, scales, normalised=True),
                          n_samples, rng=rng)
-
-
-def _energy_score(y, log_weights, means, scales, n_samples=1000, *, rng=None):
-    """Unbiased: E‖X - y‖ from 2m draws, ½ E‖X - X'‖ from the m pairs of independent
-    draws (first half against second), in chunks of rows that hold about 4 million
-    numbers."""
-    m = check_positive_int(n_samples, "n_samples")
-    rng = check_random_state(rng)
-    xp = array_module(means)
-    N, _, D = means.shape
-    rows = max(1, 4_000_000 // (2 * m * D))
-    out = []
-    for start in range(0, N, rows):
-        part = slice(start, start + rows)
-        draws = _sample(log_weights[part], means[part], scales[part], 2 * m, rng=rng)
-        to_y = xp.sqrt(((draws - y[part][:, None, :]) ** 2).sum(axis=-1)).mean(axis=1)
-        apart = xp.sqrt(((draws[:, :m] - draws[:, m:]) ** 2).sum(axis=-1)).mean(axis=1)
-        out.append(to_y - 0.5 * apart)
-    return xp.concatenate(out)
 
 
 def pit(y, log_weights, means, scales):

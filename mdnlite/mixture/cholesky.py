@@ -157,7 +157,7 @@ def log_density(r, L):
     return log_comp, v
 
 
-def log_density_gradients(g, v, L, dlog_diagonal=None):
+def log_density_gradients(g, v, L, log_diagonal_slope=None):
     """Gradients of a loss through ``log_density``, given g = dLoss/dlog_comp (...).
 
     With v = L⁻¹ r and w = L⁻ᵀ v = Σ⁻¹ r:
@@ -166,7 +166,7 @@ def log_density_gradients(g, v, L, dlog_diagonal=None):
     g w = L⁻ᵀ (g v): g multiplies v before the back substitution, so that a component with
     zero weight far from y gets exactly zero gradients rather than 0 × a huge w.
 
-    ``dlog_diagonal`` (D, ...), if given, is d log L_ii/ds_i = act'(s_i)/L_ii for the
+    ``log_diagonal_slope`` (D, ...), if given, is d log L_ii/ds_i = act'(s_i)/L_ii for the
     pre-activations s of the diagonal, at most 1, and ``ddiagonal`` is then the gradient with
     respect to s: g (t_i v_i - 1) d log L_ii/ds_i. No factor of it is formed alone: g t_i
     comes from the back substitution before its division by L_ii (an L_ii = inf gives 0, not
@@ -184,10 +184,10 @@ def log_density_gradients(g, v, L, dlog_diagonal=None):
     """
     gw, ddiagonal = _back_substitution(L, g * v)  # (D, ...): g w, and g t
     D = v.shape[0]
-    if dlog_diagonal is None:
-        dlog_diagonal = 1 / array_module(v).stack([L[i, i] for i in range(D)])
-    ddiagonal *= dlog_diagonal
+    if log_diagonal_slope is None:
+        log_diagonal_slope = 1 / array_module(v).stack([L[i, i] for i in range(D)])
+    ddiagonal *= log_diagonal_slope
     ddiagonal *= v
-    ddiagonal -= g * dlog_diagonal  # (D, ...): g (t v - 1) d log L_ii/ds
+    ddiagonal -= g * log_diagonal_slope  # (D, ...): g (t v - 1) d log L_ii/ds
     dlower = [gw[i] * v[j] for i, j in lower_pairs(D)]
     return gw, ddiagonal, dlower

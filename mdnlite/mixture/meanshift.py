@@ -35,6 +35,7 @@ import math
 import numpy as np
 
 from ..backend import LOG_2PI, array_module, logsumexp
+from .density import is_full
 
 __all__ = ["modes", "prominence", "marginal_scales", "MIN_PROMINENCE", "MIN_DENSITY_RATIO"]
 
@@ -49,7 +50,7 @@ def marginal_scales(means, scales):
     """Each component's standard deviation along each axis, (N, K, D): σ itself for
     isotropic and diagonal scales, sqrt(Σ_j L_dj²) = sqrt(Σ_dd) for Cholesky factors."""
     xp = array_module(means)
-    if scales.ndim == means.ndim + 1:
+    if is_full(means, scales):
         return xp.sqrt((scales * scales).sum(axis=-1))
     return xp.broadcast_to(scales, means.shape)
 
@@ -68,7 +69,7 @@ class _Components:
     def of(cls, log_weights, means, scales):
         xp = array_module(means)
         D = means.shape[-1]
-        if scales.ndim == means.ndim + 1:
+        if is_full(means, scales):
             W = xp.linalg.inv(scales)  # (N, K, D, D): L⁻¹
             log_det = xp.log(xp.diagonal(scales, axis1=-2, axis2=-1)).sum(axis=-1)
         else:

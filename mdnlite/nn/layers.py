@@ -146,19 +146,21 @@ class ReLU(_Activation):
     _zeros = None
 
     def forward(self, x):
-        # against an array of zeros: NumPy's maximum with a scalar operand runs a loop three
-        # times slower (9 us against 3 us on a 128 x 128 float32 batch); the zeros are kept
-        # for the next batch of the same size
-        xp = array_module(x)
-        zeros = self._zeros
-        if zeros is None or zeros.shape != x.shape or zeros.dtype != x.dtype or \
-                type(zeros) is not type(x):
-            self._zeros = zeros = xp.zeros_like(x)
-        self._y = y = xp.maximum(x, zeros)
+        self._y = y = array_module(x).maximum(x, self._zeros_like(x))
         return y
 
     def apply(self, x):
         return array_module(x).maximum(x, 0)
+
+    def _zeros_like(self, x):
+        """Speed: zeros of x's shape, kept for the next batch of the same size. NumPy's
+        maximum against an array runs three times faster than against the scalar 0 (3 us
+        against 9 us on a 128 x 128 float32 batch); the result is the same."""
+        zeros = self._zeros
+        if zeros is None or zeros.shape != x.shape or zeros.dtype != x.dtype or \
+                type(zeros) is not type(x):
+            self._zeros = zeros = array_module(x).zeros_like(x)
+        return zeros
 
     def backward(self, dy, need_dx=True):
         return dy * (self._y > 0)

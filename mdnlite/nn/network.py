@@ -81,22 +81,22 @@ class Sequential:
         the MDN head works in. A last ``Dense`` writes it so directly; any other last layer's
         output is copied into it.
         """
-        *body, last = self.layers
-        for layer in body:
-            x = layer.forward(x)
-        if isinstance(last, Dense):
-            return last.forward(x, transpose)
-        return _transposed(last.forward(x)) if transpose else last.forward(x)
+        return self._run(x, transpose, keep=True)
 
     def predict(self, x, transpose=False):
         """The network output for x (N, D_in), keeping nothing: no layer holds x afterwards.
         ``transpose`` as in ``forward``."""
+        return self._run(x, transpose, keep=False)
+
+    def _run(self, x, transpose, keep):
+        """The layers in order, each by ``forward`` (``keep``: for a backward) or ``apply``."""
         *body, last = self.layers
         for layer in body:
-            x = layer.apply(x)
-        if isinstance(last, Dense):
-            return last.apply(x, transpose)
-        return _transposed(last.apply(x)) if transpose else last.apply(x)
+            x = layer.forward(x) if keep else layer.apply(x)
+        run = last.forward if keep else last.apply
+        if isinstance(last, Dense):  # speed: it writes zᵀ itself, saving a copy of z
+            return run(x, transpose)
+        return _transposed(run(x)) if transpose else run(x)
 
     def backward(self, dy, need_dx=False):
         """Backpropagate dL/d(output) (N, n_out), overwriting every gradient.

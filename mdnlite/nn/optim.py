@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..backend import array_module
-from ..validation import check_number
+from ..validation import check_number, check_real
 
 __all__ = ["Optimizer", "SGD", "RMSProp", "Adam", "OPTIMIZERS", "make_optimizer"]
 
@@ -35,11 +35,10 @@ class Optimizer:
     nonnegative_state = ()  # state that only a corrupted model can hold negative values of
 
     def __init__(self, learning_rate, weight_decay=0.0, clip_norm=None):
-        _check_positive("learning_rate", learning_rate)
-        if not check_number(weight_decay, "weight_decay") >= 0 or math.isinf(weight_decay):
-            raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+        check_real(learning_rate, "learning_rate", strict=True)
+        check_real(weight_decay, "weight_decay")
         if clip_norm is not None:
-            _check_positive("clip_norm", clip_norm)
+            check_real(clip_norm, "clip_norm", strict=True)
         self.learning_rate = float(learning_rate)
         self.weight_decay = float(weight_decay)
         self.clip_norm = None if clip_norm is None else float(clip_norm)
@@ -152,7 +151,7 @@ class RMSProp(Optimizer):
         super().__init__(learning_rate, **kwargs)
         if not 0 <= check_number(rho, "rho") < 1:
             raise ValueError(f"rho must be in [0, 1), got {rho!r}")
-        _check_positive("eps", eps)
+        check_real(eps, "eps", strict=True)
         self.rho, self.eps = float(rho), float(eps)
 
     def _update(self, i, p, g):
@@ -185,7 +184,7 @@ class Adam(Optimizer):
         for name, beta in (("beta1", beta1), ("beta2", beta2)):
             if not 0 <= check_number(beta, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
-        _check_positive("eps", eps)
+        check_real(eps, "eps", strict=True)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
     def _update(self, i, p, g):
@@ -221,8 +220,3 @@ def make_optimizer(name, **kwargs):
     except (KeyError, TypeError):
         raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}") from None
     return cls(**kwargs)
-
-
-def _check_positive(name, value):
-    if not (check_number(value, name) > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")

@@ -9,6 +9,7 @@ figure is drawn (``pip install 'mdnlite[plot]'``); ``conditional_density`` is pl
 import numpy as np
 
 from .. import mixture
+from ..mixture.meanshift import marginal_scales
 from ..backend import to_host
 from ..estimators.base import NotFittedError
 from ..estimators.predictions import MixtureParameters
@@ -52,8 +53,8 @@ def _mixture_at(source, x, dim=0):
         raise TypeError("source must be a fitted model with predict_mixture or a tuple "
                         f"(weights, means, scales), got {type(source).__name__}")
     weights, means, scales = (np.asarray(to_host(a), dtype=np.float64) for a in source)
-    if scales.ndim == 4:  # Cholesky factors: every plot here shows one dimension at a time,
-        scales = np.sqrt((scales * scales).sum(axis=-1))  # whose marginal sd is |row d of L|
+    if scales.ndim == means.ndim + 1:  # Cholesky factors: every plot here shows one
+        scales = marginal_scales(means, scales)  # dimension at a time, its marginal sd
     if not (weights.ndim == 2 and means.ndim == scales.ndim == 3
             and means.shape[:2] == weights.shape == scales.shape[:2]
             and scales.shape[2] in (1, means.shape[2])):
