@@ -7,7 +7,7 @@
 2. The Keras article's setting: 1-128-128 relu, K=20, batch 128, N=10,000, 20 epochs, against
    the same loop in PyTorch eager (``randperm`` batches, one host read of the loss per epoch).
 3. The per-epoch overhead of ``fit``: the epochs of a fit of one-step epochs, each timed from
-   one callback to the next, against a bare step (the five lines of ``training.run_epoch``'s
+   one callback to the next, against a bare step (``training.training_step``, the five lines of
    loop on the same packed batch) that the callback times after each epoch.
 
 Runs alternate, float32 throughout. Each repeat times mdnlite and then PyTorch back to back,
@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 import mdnlite
-from mdnlite import training
+from mdnlite.estimators import training
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_training import LEARNING_RATE, MIN_SCALE, PAUSE, torch_mdn  # noqa: E402
@@ -115,22 +115,20 @@ class _Clock(mdnlite.Callback):
 def time_overhead(epochs):
     """(seconds per epoch of ``fit``, seconds per bare step) for the PyTorch article's model,
     N = 300 in one batch: a fit of ``epochs`` one-step epochs whose callback, after each
-    epoch, times a bare step (the five lines of ``training.run_epoch``'s loop) on a second
+    epoch, times a bare step (``training.training_step`` on a batch) on a second
     model of the same size; the epochs are timed between callbacks, so that everything the
     fit loop does per epoch counts, and epoch and bare step alternate one by one, so that
     the machine's drift hits both alike; medians over the epochs."""
     config = ARTICLES["PyTorch article: 1-5-5 relu, K=3, N=300, full batch"][0]
     X, y = data(300)
     other = mdn(config, 1).fit(X, y)
-    net, head, opt = other.network_, other.loss_, other.optimizer_
+    net, head, opt = other.network_, other.head_, other.optimizer_
     packed = training.pack(X, y, np, np.float32, other.standardizer_)
-    params, grads, rows = [net.flat_params], [net.flat_grads], np.arange(300, dtype=np.int32)
+    rows = np.arange(300, dtype=np.int32)
 
     def bare_step():
         batch = np.take(packed, rows, axis=0)
-        loss, cache = head._nll_forward(net.forward(batch[:, :1], transpose=True), batch[:, 1:])
-        net.backward(head.nll_backward(cache))
-        opt.step(params, grads)
+        training.training_step(net, head, opt, batch[:, :1], batch[:, 1:])
 
     clock = _Clock(bare_step)
     mdn(config, epochs).fit(X, y, callbacks=clock)

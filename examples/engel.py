@@ -24,7 +24,7 @@ import numpy as np
 
 import mdnlite
 from mdnlite import datasets, plot
-from mdnlite.examples import prepare, save_figures
+from mdnlite.plot.headless import prepare, save_figures
 
 
 def parse_args(argv=None):

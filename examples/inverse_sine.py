@@ -24,8 +24,8 @@ import time
 import numpy as np
 
 import mdnlite
-from mdnlite.examples import prepare, save_figures
 from mdnlite import datasets, plot
+from mdnlite.plot.headless import prepare, save_figures
 
 
 def parse_args(argv=None):

@@ -17,8 +17,8 @@ import time
 import numpy as np
 
 import mdnlite
-from mdnlite.examples import prepare
 from mdnlite import datasets, plot
+from mdnlite.plot.headless import prepare
 
 
 def parse_args(argv=None):

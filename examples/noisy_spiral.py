@@ -14,8 +14,8 @@ import os
 import time
 
 import mdnlite
-from mdnlite.examples import prepare
 from mdnlite import datasets
+from mdnlite.plot.headless import prepare
 
 
 def parse_args(argv=None):

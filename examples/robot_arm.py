@@ -20,8 +20,8 @@ import time
 import numpy as np
 
 import mdnlite
-from mdnlite.examples import prepare
 from mdnlite import datasets
+from mdnlite.plot.headless import prepare
 
 LENGTHS = (1.0, 0.8)
 

@@ -65,8 +65,23 @@ class Params:
         return self.get_params()
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        """The class and the parameters that differ from their defaults, as scikit-learn
+        prints them: ``MDN(n_components=3)``."""
+        signature = inspect.signature(type(self).__init__).parameters
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
+                         if not _is_default(v, signature[k].default))
         return f"{type(self).__name__}({args})"
+
+
+def _is_default(value, default):
+    """Whether ``value`` is the default itself: equal, and of the same type (1 is not 1.0 or
+    True); an array or anything that cannot say is never the default."""
+    if value is default:
+        return True
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):
+        return False
 
 
 # The network and training hyperparameters, documented once: every estimator's docstring has

@@ -11,6 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..mixture import density, meanshift, scores, univariate
+from ..mixture.density import ScaleNames
 from ..backend import array_module, to_host
 from ..validation import check_fraction
 
@@ -30,7 +31,12 @@ count : array (N,) of int
     How many modes each p(y | x) has.
 """
 
-MixtureParameters = namedtuple("MixtureParameters", ["weights", "means", "scales"])
+
+class MixtureParameters(ScaleNames,
+                        namedtuple("MixtureParameters", ["weights", "means", "scales"])):
+    __slots__ = ()
+
+
 MixtureParameters.__doc__ = """Host (NumPy) arrays describing p(y | x) for N inputs.
 
 Attributes
@@ -42,7 +48,9 @@ means : array (N, K, D)
 scales : array (N, K, D) or (N, K, D, D)
     Component standard deviations per dimension (an isotropic head repeats its one scale
     over the D dimensions), or the lower-triangular Cholesky factors L of the covariances
-    Σ = L Lᵀ (covariance="full", conditioned mixtures).
+    Σ = L Lᵀ (covariance="full", conditioned mixtures). ``sigmas`` and ``factors`` name
+    them (asking for the kind the mixture does not hold is an AttributeError), and
+    ``covariance_kind`` says which ("diagonal" or "full").
 """
 
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..backend import to_host
 from ..exceptions import ModelFileError
+from .fields import Fields, check_values, short
 from .npzfile import NpzError, NpzReader
 
 __all__ = ["FORMAT_VERSION", "save", "load", "register", "ModelFileError", "Fields",
@@ -248,13 +249,13 @@ def _read(reader, backend):
     meta = _parse(meta_json)
     fmt, version = meta.get("format"), meta.get("format_version")
     if fmt != FORMAT:
-        raise ModelFileError(f"is not an mdnlite model file (format {_short(fmt)})")
+        raise ModelFileError(f"is not an mdnlite model file (format {short(fmt)})")
     if version != FORMAT_VERSION:
-        raise ModelFileError(f"has format version {_short(version)}; this mdnlite reads "
+        raise ModelFileError(f"has format version {short(version)}; this mdnlite reads "
                              f"version {FORMAT_VERSION}")
     cls = _REGISTRY.get(meta.get("class")) if isinstance(meta.get("class"), str) else None
     if cls is None:
-        raise ModelFileError(f"holds an unknown estimator {_short(meta.get('class'))}")
+        raise ModelFileError(f"holds an unknown estimator {short(meta.get('class'))}")
     model = _construct(cls, Fields(meta.get("params"), "params"), backend)
     state = Fields(meta.get("state"), "state")
     expected = model._expected_arrays(state)
@@ -324,7 +325,7 @@ def _construct(cls, params, backend):
     for name, value in params.value.items():
         if isinstance(value, dict) or (isinstance(value, list) and not all(
                 v is None or isinstance(v, (bool, int, float, str)) for v in value)):
-            raise ModelFileError(f"has an invalid params.{name}: {_short(value)}")
+            raise ModelFileError(f"has an invalid params.{name}: {short(value)}")
         values[name] = tuple(value) if isinstance(value, list) else value  # tuples when saved
     if backend is not None or values.get("backend") is None:
         values["backend"] = backend or "numpy"
@@ -337,107 +338,3 @@ def _construct(cls, params, backend):
 
 
 # --- checked access for ``_expected_arrays`` and ``_set_state`` --------------------------------
-
-def _short(value, limit=60):
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-class Fields:
-    """A JSON object read from a model file, with checked accessors: each returns the value
-    of one field, or raises a ``ModelFileError`` that names it (``where.name``)."""
-
-    def __init__(self, value, where):
-        if not isinstance(value, dict):
-            raise ModelFileError(f"has an invalid {where}: expected a JSON object, got "
-                                 f"{_short(value)}")
-        self.value, self.where = value, where
-
-    def _get(self, name):
-        try:
-            return self.value[name]
-        except KeyError:
-            raise ModelFileError(f"lacks {self.where}.{name}") from None
-
-    def _bad(self, name, expected):
-        return ModelFileError(f"has an invalid {self.where}.{name}: expected {expected}, got "
-                              f"{_short(self.value.get(name))}")
-
-    def fields(self, name):
-        """The JSON object ``name`` as ``Fields``."""
-        return Fields(self._get(name), f"{self.where}.{name}")
-
-    def integer(self, name, minimum=0, maximum=None):
-        value = self._get(name)
-        if (isinstance(value, bool) or not isinstance(value, int) or value < minimum
-                or (maximum is not None and value > maximum)):
-            bound = f"<= {maximum}" if maximum is not None else ""
-            raise self._bad(name, f"an integer >= {minimum} {bound}".strip())
-        return value
-
-    def boolean(self, name):
-        value = self._get(name)
-        if not isinstance(value, bool):
-            raise self._bad(name, "true or false")
-        return value
-
-    def choice(self, name, options):
-        value = self._get(name)
-        if not isinstance(value, str) or value not in options:
-            raise self._bad(name, f"one of {list(options)}")
-        return value
-
-    def number(self, name, positive=False, finite=True):
-        """A real number (not a bool), > 0 if ``positive``, finite if ``finite``."""
-        value = self._get(name)
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
-                or (finite and not np.isfinite(value)) or (positive and not value > 0)):
-            kind = "a finite number" if finite else "a number"
-            raise self._bad(name, kind + (" > 0" if positive else ""))
-        return value
-
-    def numbers(self, name, length=None, max_length=None, finite=True):
-        """A list of real numbers: ``length`` of them, or at most ``max_length``."""
-        value = self._get(name)
-        ok = isinstance(value, list) and all(
-            not isinstance(v, bool) and isinstance(v, (int, float))
-            and (not finite or np.isfinite(v)) for v in value)
-        if ok and length is not None:
-            ok = len(value) == length
-        if ok and max_length is not None:
-            ok = len(value) <= max_length
-        if not ok:
-            size = (f"{length} " if length is not None
-                    else f"at most {max_length} " if max_length is not None else "")
-            raise self._bad(name, f"a list of {size}{'finite ' if finite else ''}numbers")
-        return value
-
-    def strings(self, name, length=None, optional=False):
-        """A list of strings (``length`` of them if given), or None if ``optional``."""
-        value = self._get(name)
-        if optional and value is None:
-            return None
-        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)
-                and (length is None or len(value) == length)):
-            size = f"{length} " if length is not None else ""
-            raise self._bad(name, f"a list of {size}strings" + (" or null" if optional else ""))
-        return value
-
-    def generator_state(self, name):
-        """A numpy PCG64 generator state (``Generator.bit_generator.state``)."""
-        value = self._get(name)
-        try:
-            np.random.Generator(np.random.PCG64()).bit_generator.state = value
-        except (TypeError, ValueError, KeyError, OverflowError, AttributeError):
-            raise self._bad(name, "the state of a numpy PCG64 generator") from None
-        return value
-
-
-def check_values(arrays, name, minimum=None, strict=False):
-    """Raise a ``ModelFileError`` unless every value of ``arrays[name]`` is finite and, if
-    ``minimum`` is given, >= it (> it if ``strict``)."""
-    a = arrays[name]
-    if not np.isfinite(a).all():
-        raise ModelFileError(f"has non-finite values in {name!r}")
-    if minimum is not None and not (a > minimum if strict else a >= minimum).all():
-        raise ModelFileError(f"has values {'<=' if strict else '<'} {minimum} in {name!r}")
