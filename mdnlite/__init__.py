@@ -4,20 +4,18 @@ A network maps x to the parameters of a Gaussian mixture p(y|x) = Σ_k π_k(x) N
 and is trained by minimising the negative log-likelihood, with every gradient derived by hand.
 """
 
-from . import _aliases, datasets
-from .nn import gradcheck
-from . import mixture
-from . import plot
+from . import _aliases, datasets, mixture, plot
 from .backend import get_xp, resolve_dtype, to_host
 from .estimators.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
-from .exceptions import (BackendUnavailableError, DivergenceWarning, ModelFileError,
-                         NonFiniteLossError, NotFittedError, OverfittingWarning)
 from .estimators.gmm import GaussianMixture
-from .heads.mixture import MixtureHead
-from .io import load
 from .estimators.mdn import MDN
 from .estimators.predictions import MixtureParameters
 from .estimators.regressor import Regressor
+from .exceptions import (BackendUnavailableError, DivergenceWarning, ModelFileError,
+                         NonFiniteLossError, NotFittedError, OverfittingWarning)
+from .heads.mixture import MixtureHead
+from .io import load
+from .nn import gradcheck
 from .nn.layers import ELU, Dense, Identity, ReLU, Sigmoid, Softplus, Tanh
 from .nn.network import Parallel, Sequential, mlp
 from .nn.optim import SGD, Adam, RMSProp

@@ -10,10 +10,10 @@ import sys
 import numpy as np
 
 from .. import io
-from ..mixture import density
 from ..backend import array_module, get_xp, resolve_dtype
 from ..exceptions import (DivergenceWarning, NonFiniteLossError, NotFittedError,  # noqa: F401
                           OverfittingWarning, not_fitted)
+from ..mixture import density
 from ..nn.layers import make_activation
 from ..nn.network import Parallel, mlp
 from ..nn.optim import OPTIMIZERS, make_optimizer
@@ -237,13 +237,14 @@ class NetworkEstimator(Persistence, Diagnostics, Params):
         try:
             for epoch in range(n_epochs):
                 if schedule:
-                    self.optimizer_.learning_rate = base_rate * training.cosine_factor(epoch, n_epochs)
+                    factor = training.cosine_factor(epoch, n_epochs)
+                    self.optimizer_.learning_rate = base_rate * factor
                 logs = self._train_epoch(data, rows, val, noise)
                 if display is not None:
                     display.update(epoch, logs, self.learning_rate_curve_[-1])
                 stop = [cb.on_epoch_end(self, epoch, logs) for cb in callbacks]
                 if schedule:  # a callback's change of the rate scales the rest of the schedule
-                    base_rate = self.optimizer_.learning_rate / training.cosine_factor(epoch, n_epochs)
+                    base_rate = self.optimizer_.learning_rate / factor
                 if any(stop):
                     break
         except NonFiniteLossError as error:

@@ -1,18 +1,17 @@
 """``ConditionalGaussianMixture``: p(targets | inputs) of a joint Gaussian mixture, in closed form.
 
 ``GaussianMixture.condition`` builds one. It answers with the MDN's prediction interface
-(``predictions.MixturePredictions``): every prediction is the same ``mixture.py`` function of
-the conditional mixture that the MDN uses. It holds no data, does no fitting, and is a snapshot: refitting the joint model leaves it
-as it was.
+(``predictions.MixturePredictions``): every prediction is the same ``mixture`` function of
+the conditional mixture that the MDN uses. It holds no data, does no fitting, and is a
+snapshot: refitting the joint model leaves it as it was.
 """
 
 import numbers
 
-from ..mixture import cholesky
-from ..mixture import density
 from ..backend import array_module, log_softmax
-from .predictions import MixturePredictions
+from ..mixture import cholesky, density
 from ..validation import check_array, check_pair
+from .predictions import MixturePredictions
 
 __all__ = ["ConditionalGaussianMixture", "check_columns"]
 

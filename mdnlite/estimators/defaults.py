@@ -7,8 +7,8 @@ reason for each constant beside it. The fit loop (``base``) calls them; nothing 
 
 import math
 
-__all__ = ["AUTO_STEPS", "PATIENCE_STEPS", "MIN_VALIDATION_ROWS", "WEIGHT_DECAY_SCALE", "NOISE_SCALE",
-           "NOISE_MAX",
+__all__ = ["AUTO_STEPS", "PATIENCE_STEPS", "MIN_VALIDATION_ROWS", "WEIGHT_DECAY_SCALE",
+           "NOISE_SCALE", "NOISE_MAX",
            "auto_epochs", "auto_noise", "auto_early_stopping", "auto_weight_decay"]
 
 AUTO_STEPS = 10_000  # optimizer steps of a fit with max_epochs="auto"

@@ -3,7 +3,7 @@
 The TF article's baseline for the MDN: fit p(x, y) once, then ``condition`` on any columns for
 p(y | x), or p(x | y), with the MDN's prediction interface (``conditional.py``). EM runs in log
 space on ``xp``; covariances are kept by their Cholesky factors and densities go through
-``mixture.py``, so no inverse or determinant is formed. Needs no scikit-learn.
+``mixture``, so no inverse or determinant is formed. Needs no scikit-learn.
 """
 
 import math
@@ -13,14 +13,14 @@ from collections import namedtuple
 import numpy as np
 
 from .. import io
-from ..mixture import density
 from ..backend import array_module, get_xp, resolve_dtype, softmax_parts
-from .conditional import ConditionalGaussianMixture, check_columns, is_column
 from ..exceptions import not_fitted
-from .initialisation import kmeans
-from .parameters import Params
+from ..mixture import density
 from ..validation import (Integer, Options, Real, Rule, check_array, check_params,
                           check_random_state)
+from .conditional import ConditionalGaussianMixture, check_columns, is_column
+from .initialisation import kmeans
+from .parameters import Params
 
 __all__ = ["GaussianMixture", "COVARIANCES"]
 
@@ -83,8 +83,9 @@ class GaussianMixture(Params):
 
     Notes
     -----
-    Initialisation (``kmeans.kmeans``): k-means++ seeds drawn from the host generator, refined
-    by a few Lloyd steps; the hard k-means assignments are the first responsibilities.
+    Initialisation (``initialisation.kmeans``): k-means++ seeds drawn from the host
+    generator, refined by a few Lloyd steps; the hard k-means assignments are the first
+    responsibilities.
     EM then alternates, with γ_nk the responsibilities and N_k = Σ_n γ_nk:
 
         E-step: log γ_nk = log-softmax_k(log π_k + log N(z_n | μ_k, Σ_k)),
@@ -249,7 +250,7 @@ class GaussianMixture(Params):
         self._log_weights = xp.log(weights)
         if covariance == "full":
             self._scales = factors
-        else:  # mixture.py takes diagonal Gaussians by their standard deviations
+        else:  # mdnlite.mixture takes diagonal Gaussians by their standard deviations
             self._scales = xp.diagonal(factors, axis1=1, axis2=2).copy()
 
     # --- the joint density -------------------------------------------------------------------

@@ -22,7 +22,7 @@ WEIGHT_SCALE = 0.1  # the output weights shrink by this factor: the biases speak
 
 
 def inverse_scale_activation(name, sigma):
-    """s with act(s) = sigma for the scale activations of ``head.SCALE_ACTIVATIONS``."""
+    """s with act(s) = sigma for the scale activations of ``heads.mixture.SCALE_ACTIVATIONS``."""
     sigma = np.asarray(sigma, dtype=np.float64)
     if name == "exp":
         return np.log(sigma)
@@ -34,7 +34,7 @@ def inverse_scale_activation(name, sigma):
 
 
 def mdninit(head, layer, y, rng):
-    """Set the output ``layer`` (a ``layers.Dense``) of an MDN with ``head`` from targets y.
+    """Set the output ``layer`` (a ``nn.Dense``) of an MDN with ``head`` from targets y.
 
     Parameters
     ----------

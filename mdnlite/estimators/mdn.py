@@ -1,16 +1,16 @@
 """``MDN``: the Mixture Density Network estimator (fit, predict, score, sample).
 
 The network maps x to the raw outputs of a ``MixtureHead``; every prediction is a function of
-the mixture those outputs describe (``predictions.py``). Training lives in ``estimator.py``
-and ``training.py``, persistence in ``io.py``.
+the mixture those outputs describe (``predictions``). Training lives in ``base`` and
+``training``, the saved state in ``persistence`` and the file format in ``mdnlite.io``.
 """
 
 import numpy as np
 
-from ..mixture import density
 from ..backend import to_host
 from ..heads.ensemble import EnsembleHead
 from ..heads.mixture import MixtureHead
+from ..mixture import density
 from ..nn.network import Parallel
 from ..validation import Integer, Options
 from .base import NetworkEstimator
@@ -29,7 +29,7 @@ class MDN(MixturePredictions, NetworkEstimator):
         K, the number of Gaussian components.
     covariance : {"diagonal", "isotropic", "full"}, default="diagonal"
         One scale per component and target dimension, one per component, or a full
-        covariance per component through its Cholesky factor (see ``head.MixtureHead``).
+        covariance per component through its Cholesky factor (see ``heads.MixtureHead``).
     scale_activation : {"softplus", "exp", "elu1"}, default="softplus"
         Maps the raw scale outputs to positive scales.
     min_scale : float >= 0, default=1e-3
@@ -38,10 +38,10 @@ class MDN(MixturePredictions, NetworkEstimator):
         target's standard deviation by default) unless ``standardize=False``.
     init : {"kmeans", "random"}, default="kmeans"
         "kmeans" starts the output layer from a k-means fit of the standardised targets
-        (``mdninit.mdninit``: means at the cluster centres, scales from their spread, equal
+        (``initialisation.mdninit``: means at the cluster centres, scales from their spread, equal
         weights, small output weights); "random" leaves the layer as initialised.
     n_members : int >= 1, default=5
-        An ensemble of this many networks (``ensemble.EnsembleHead``), each with its own
+        An ensemble of this many networks (``heads.EnsembleHead``), each with its own
         initial weights and k-means start, trained side by side on the same minibatches,
         each on its own NLL (as if alone, but for ``clip_norm``, which bounds the norm of
         all their gradients together); the model is the average of their densities, a

@@ -93,13 +93,13 @@ hidden_sizes : sequence of int
 activation : str
     Hidden activation: "tanh", "relu", "sigmoid", "softplus", "elu" or "identity".
 optimizer : {"adam", "rmsprop", "sgd"}
-    The update rule: ``optim.Adam``, ``optim.RMSProp`` or ``optim.SGD`` (no momentum),
+    The update rule: ``nn.optim.Adam``, ``nn.optim.RMSProp`` or ``nn.optim.SGD`` (no momentum),
     its other hyperparameters at their defaults (see ``optim``).
 learning_rate : float > 0
     The optimizer's step size: that of the first epoch, which ``learning_rate_schedule``
     and callbacks may lower.
 weight_decay : float >= 0 or "auto"
-    L2 penalty on all parameters (see ``optim.Optimizer``). "auto" is
+    L2 penalty on all parameters (see ``nn.optim.Optimizer``). "auto" is
     ``auto_weight_decay(N)`` = 3 / N for N training samples: a fixed Gaussian prior on
     the weights, N(0, 1/3), whose pull on the mean loss fades as the data grow.
 clip_norm : float > 0 or None

@@ -1,7 +1,7 @@
 """The prediction interface every conditional-density model of mdnlite shares.
 
 A model says what p(y | x) is for checked inputs (``_mixture``) and how it checks them
-(``_inputs``, ``_pair``); every prediction below is then the same ``mixture.py`` function of
+(``_inputs``, ``_pair``); every prediction below is then the same ``mixture`` function of
 that mixture, for the MDN, the least-squares Regressor and the conditioned Gaussian mixture:
 its unchecked twin, since a model's mixture is valid by construction.
 """
@@ -10,15 +10,15 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..backend import array_module, to_host
 from ..mixture import density, meanshift, scores, univariate
 from ..mixture.density import ScaleNames
-from ..backend import array_module, to_host
 from ..validation import check_fraction
 
 __all__ = ["MixturePredictions", "MixtureParameters", "Modes", "result_dtype"]
 
 Modes = namedtuple("Modes", ["values", "log_density", "count"])
-Modes.__doc__ = """The modes of p(y | x) for N inputs that stand out (``modes.modes``), highest
+Modes.__doc__ = """The modes of p(y | x) for N inputs that stand out (``meanshift.modes``), highest
 density first.
 
 Attributes
@@ -124,7 +124,7 @@ class MixturePredictions:
         (1 - min_prominence) times its own) and its density is at least
         ``min_density_ratio`` (0.05) times the highest mode's. The ripples of a mixture
         that approximates a flat or skewed density, and bumps of no weight far in the
-        tails, are not modes; both 0 keep every local maximum. See ``modes.modes``."""
+        tails, are not modes; both 0 keep every local maximum. See ``meanshift.modes``."""
         check_fraction(min_prominence, "min_prominence", closed=True)
         check_fraction(min_density_ratio, "min_density_ratio", closed=True)
         values, log_density, count = meanshift.modes(
@@ -244,7 +244,7 @@ class MixturePredictions:
     _mixture_members = 1
 
     def predict_mixture(self, X):
-        """p(y | x) as host arrays (``model.MixtureParameters``): weights (N, K), means
+        """p(y | x) as host arrays (``MixtureParameters``): weights (N, K), means
         (N, K, D) and scales, (N, K, D) standard deviations or (N, K, D, D) Cholesky factors
         L of the component covariances Σ = L Lᵀ (covariance "full", conditioned mixtures).
         The target axis is kept even for a model fitted on 1-D targets."""

@@ -8,9 +8,9 @@ target dimension is the mean squared residual on the training data.
 import numpy as np
 
 from .. import io
-from ..mixture import density
 from ..backend import array_module, to_host
 from ..heads.squared_error import SquaredError
+from ..mixture import density
 from .base import NetworkEstimator
 from .predictions import MixturePredictions
 
@@ -20,7 +20,7 @@ __all__ = ["Regressor"]
 class Regressor(MixturePredictions, NetworkEstimator):
     """Least-squares network: y ≈ f(x), trained on the mean squared error.
 
-    Its parameters are those of ``estimator.NetworkEstimator``, as for ``MDN``, with no noise
+    Its parameters are those of ``base.NetworkEstimator``, as for ``MDN``, with no noise
     regularisation by default. Its p(y | x) is the Gaussian N(f(x), diag(σ²)), with
     σ² = ``noise_variance_``, seen as a one-component mixture, so it offers the MDN's whole
     prediction interface (``predictions.MixturePredictions``) and every plot and metric

@@ -14,7 +14,8 @@ import numpy as np
 from ..backend import array_module
 from ..exceptions import NonFiniteLossError
 
-__all__ = ["EVAL_BATCH", "training_step", "pack", "run_epoch", "mean_loss", "finite_loss", "snapshot", "restore",
+__all__ = ["EVAL_BATCH", "training_step", "pack", "run_epoch", "mean_loss", "finite_loss",
+           "snapshot", "restore",
            "cosine_factor"]
 
 EVAL_BATCH = 65536  # rows per forward pass outside training: bounds memory on large inputs

@@ -1,6 +1,6 @@
 """The head of an ensemble of MDNs: M member networks, one mixture.
 
-An ensemble of M networks (``network.Parallel``) with one ``MixtureHead`` each predicts the
+An ensemble of M networks (``nn.Parallel``) with one ``MixtureHead`` each predicts the
 average of its members' densities,
 
     p(y | x) = (1/M) Σ_m p_m(y | x) = Σ_m Σ_k (π_mk(x) / M) N(y | μ_mk(x), Σ_mk(x)),
@@ -26,7 +26,7 @@ __all__ = ["EnsembleHead"]
 
 
 class EnsembleHead:
-    """M copies of one ``head.MixtureHead`` on the M outputs of a ``network.Parallel``.
+    """M copies of one ``heads.MixtureHead`` on the M outputs of a ``nn.Parallel``.
 
     Parameters
     ----------

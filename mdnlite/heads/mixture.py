@@ -3,7 +3,7 @@
 The head has no weights. It names the parts of z (``split``), maps them to a mixture
 (log-softmax weights, identity means, positive scales) and computes the negative
 log-likelihood with its closed-form gradient (docs/derivation.md derives every line).
-The generic backprop of ``network.py`` carries dz inwards from here.
+The generic backprop of ``nn.network`` carries dz inwards from here.
 """
 
 from collections import namedtuple
@@ -12,8 +12,8 @@ import warnings
 
 import numpy as np
 
-from ..mixture import cholesky
 from ..backend import LOG_2PI, array_module, log_softmax, softmax_parts, softplus
+from ..mixture import cholesky
 from ..mixture.density import Mixture, log_normal
 from ..validation import Integer, Options, Real, check_params
 

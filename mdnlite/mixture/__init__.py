@@ -13,9 +13,7 @@ estimators call directly on mixtures that are valid by construction.
 
 from ..backend import array_module
 from ..validation import check_fraction
-from . import density
-from . import scores as _scores
-from . import univariate as _univariate
+from . import density, scores as _scores, univariate as _univariate
 from .checks import check_log_weights, check_mixture as _check_mixture
 from .density import Mixture, is_full, log_normal  # noqa: F401  (names of the front, and of 0.1.0)
 from .meanshift import MIN_DENSITY_RATIO, MIN_PROMINENCE, modes as _modes
@@ -91,7 +89,7 @@ def log_prob(y, log_weights, means, scales):
     ValueError, TypeError
         Arguments that are not a mixture: shapes that disagree in N, K or D, NaN, a
         non-positive scale, log-weights that are not normalised... (see
-        ``mixture_checks.check_mixture``, which every public function here applies).
+        ``checks.check_mixture``, which every public function here applies).
     """
     return density.log_prob(*_check_mixture(y, log_weights, means, scales, normalised=True))
 
@@ -194,7 +192,7 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
 
 
 # --- the predictive distribution: CDF, quantiles, intervals, modes, scores -------------------
-# (the work is in quantiles.py, modes.py and scores.py; here the arguments are checked)
+# (the work is in univariate.py, meanshift.py and scores.py; here the arguments are checked)
 
 
 def cdf(y, log_weights, means, scales):
@@ -210,7 +208,7 @@ def quantiles(levels, log_weights, means, scales):
 
     Monotone root finding on the mixture CDF, bracketed by the component quantiles:
     relative accuracy about 1e-12 of the narrowest scale in float64 (see
-    ``quantiles.quantiles``)."""
+    ``univariate.quantiles``)."""
     return _univariate.quantiles(levels, *_check_mixture(None, log_weights, means, scales,
                                                         normalised=True))
 
@@ -236,7 +234,7 @@ def modes(log_weights, means, scales, min_prominence=MIN_PROMINENCE,
     a local maximum counts if its prominence 1 - p(col)/p(mode) is at least
     ``min_prominence`` (0.5: the density falls to half on every way to a higher mode) and
     its density at least ``min_density_ratio`` (0.05) times the highest mode's; both 0
-    keep every local maximum, the ripples of a flat top included (see ``modes.modes``)."""
+    keep every local maximum, the ripples of a flat top included (see ``meanshift.modes``)."""
     check_fraction(min_prominence, "min_prominence", closed=True)
     check_fraction(min_density_ratio, "min_density_ratio", closed=True)
     return _modes(*_check_mixture(None, log_weights, means, scales, normalised=True),

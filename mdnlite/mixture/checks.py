@@ -1,8 +1,9 @@
-"""The checks at the public boundary of ``mixture.py``: is this a batch of Gaussian mixtures?
+"""The checks at the public boundary of ``mixture``: is this a batch of Gaussian mixtures?
 
 ``check_mixture`` validates the shapes and values of targets and mixture parameters and
 raises a ValueError (or a TypeError for non-numbers) that names the argument and its shape.
-It computes nothing about the mixtures; ``mixture.py``'s unchecked functions skip it.
+It computes nothing about the mixtures; the unchecked functions (``density`` and the rest)
+skip it.
 """
 
 import math

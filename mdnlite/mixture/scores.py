@@ -16,8 +16,8 @@ import numpy as np
 
 from ..backend import array_module
 from .meanshift import marginal_scales
-from .univariate import cdf
 from .special import ndtr, normal_pdf
+from .univariate import cdf
 
 __all__ = ["crps", "pit", "calibration", "interval_coverage", "Calibration",
            "CALIBRATION_LEVELS"]

@@ -62,7 +62,7 @@ def _root(f, lo, hi, y, tol, ftol):
 
 def cdf(y, log_weights, means, scales):
     """P(Y_d <= y_d | mixture) for each row and dimension, (N, D):
-    Σ_k π_k Φ((y_d - μ_kd)/s_kd) with s_kd the marginal scale (``modes.marginal_scales``);
+    Σ_k π_k Φ((y_d - μ_kd)/s_kd) with s_kd the marginal scale (``meanshift.marginal_scales``);
     the arrays are laid out as in ``mixture.log_prob``."""
     s = marginal_scales(means, scales)
     weights = array_module(means).exp(log_weights)[..., None]  # (N, K, 1)

@@ -20,7 +20,7 @@ class Sequential:
     Parameters
     ----------
     layers : list
-        Objects with ``forward``, ``backward``, ``params`` and ``grads`` (see ``layers.py``).
+        Objects with ``forward``, ``backward``, ``params`` and ``grads`` (see ``nn.layers``).
         Their parameter arrays are copied into the flat buffer and replaced by views of it.
 
     Attributes

@@ -103,8 +103,8 @@ class Optimizer:
 
         Weight decay drives the weights of unused units towards 0, where they become
         subnormal floats, on which CPUs compute many times slower; such values change no
-        result. Called by the training loop every ``training.FLUSH_EVERY`` epochs (subnormals
-        take many epochs of decay to appear), never per step.
+        result. Called by the training loop every ``estimators.training.FLUSH_EVERY`` epochs
+        (subnormals take many epochs of decay to appear), never per step.
         """
         xp = array_module(params[0])
         tiny = float(np.finfo(params[0].dtype).tiny)

@@ -259,8 +259,9 @@ def density_heatmap(source, x_grid, y_grid, *, dim=0, data=None, show_mean=True,
     if data is not None:
         common.scatter_data(ax, data, max_points, color="tab:cyan")
     if n_samples:
-        common.scatter_samples(ax, xg, common.draw(params, n_samples, random_state, dim), s=2, alpha=1.0,
-                         color="tab:olive", label="samples")
+        drawn = common.draw(params, n_samples, random_state, dim)
+        common.scatter_samples(ax, xg, drawn, s=2, alpha=1.0, color="tab:olive",
+                               label="samples")
     weights, means = params.weights, params.means[:, :, dim]  # (G_x, K) each
     if show_modes:
         peaks = _marginal_modes(params, dim)  # (G_x, K), NaN-padded
