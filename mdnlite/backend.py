@@ -1,4 +1,4 @@
-"""The array module (NumPy or CuPy), the dtype policy, host/device moves and log-space helpers.
+"""The array module (NumPy or CuPy), the dtype policy, host/device moves, log-space helpers.
 
 Everything else in mdnlite is written once against ``xp``, the array module that holds its
 arrays. This file is the only one that knows CuPy exists, and it imports CuPy only when asked.
@@ -43,7 +43,8 @@ def _cupy_with_device():
     try:
         n_devices = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # CUDA runtime errors have no common base class
-        raise BackendUnavailableError(f"{_CUPY_HINT}; CuPy found no usable device ({exc})") from None
+        raise BackendUnavailableError(
+            f"{_CUPY_HINT}; CuPy found no usable device ({exc})") from None
     if n_devices < 1:
         raise BackendUnavailableError(f"{_CUPY_HINT}; CuPy found no CUDA device")
     return cupy
@@ -75,7 +76,8 @@ def get_xp(backend="numpy"):
     if not isinstance(backend, str):
         if hasattr(backend, "asarray") and hasattr(backend, "matmul"):
             return backend
-        raise TypeError(f"backend must be 'numpy', 'cupy', 'auto' or an array module, got {backend!r}")
+        raise TypeError(f"backend must be 'numpy', 'cupy', 'auto' or an array module, "
+                        f"got {backend!r}")
     if backend == "numpy":
         return np
     if backend == "cupy":

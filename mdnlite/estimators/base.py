@@ -1,8 +1,11 @@
 """The fit loop shared by ``MDN`` and ``Regressor``, in scikit-learn's conventions.
 
 ``__init__`` only stores hyperparameters; ``fit`` checks them and the data, builds the network
-and trains it in minibatches; learned state ends in ``_``. Subclasses say which loss sits on
-top of the network (``_make_loss``) and what to predict from its raw outputs.
+and trains it in minibatches; learned state ends in ``_``. Subclasses say which head sits on
+top of the network (``_make_head``) and what to predict from its raw outputs. The rest of a
+network estimator comes from mixins, one job each: ``inputs`` (checked inputs to mixtures),
+``persistence`` (its state in files and pickles), ``diagnostics`` (warnings at the end of a
+fit) and ``parameters`` (``get_params``, ``set_params``, ``repr``).
 """
 
 import sys
@@ -13,28 +16,26 @@ from .. import io
 from ..backend import array_module, get_xp, resolve_dtype
 from ..exceptions import (DivergenceWarning, NonFiniteLossError, NotFittedError,  # noqa: F401
                           OverfittingWarning, not_fitted)
-from ..mixture import density
 from ..nn.layers import make_activation
 from ..nn.network import Parallel, mlp
 from ..nn.optim import OPTIMIZERS, make_optimizer
-from ..validation import (Boolean, Integer, Options, Real, Rule, check_array, check_feature_names,
-                          check_fraction, check_pair, check_params, check_positive_int,
-                          check_random_state, feature_names)
+from ..validation import (Boolean, Integer, Options, Real, Rule, check_fraction, check_pair,
+                          check_params, check_positive_int, check_random_state, feature_names)
 from . import training
 from .callbacks import EarlyStopping, check_callbacks
 from .defaults import (AUTO_STEPS, PATIENCE_STEPS, auto_early_stopping,  # noqa: F401
                        auto_epochs, auto_noise, auto_weight_decay)
 from .diagnostics import Diagnostics
+from .inputs import Inputs
 from .parameters import NETWORK_PARAMETERS, Params, document_parameters  # noqa: F401
 from .persistence import Persistence
 from .progress import check_verbose, progress
 from .scaling import Standardizer
-from .training import EVAL_BATCH
 
 __all__ = ["NetworkEstimator"]
 
 
-class NetworkEstimator(Persistence, Diagnostics, Params):
+class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
     """Hyperparameters and training loop common to the network estimators.
 
     Parameters
@@ -96,6 +97,8 @@ class NetworkEstimator(Persistence, Diagnostics, Params):
         "warm_start": Boolean(),
         "verbose": Rule(lambda v, name: check_verbose(v)),
         "random_state": Rule(lambda v, name: check_random_state(v) and v),
+        "backend": Rule(lambda v, name: get_xp(v) and v),
+        "dtype": Rule(lambda v, name: resolve_dtype(v) and v),
     }
 
     def _check_params(self):
@@ -116,7 +119,7 @@ class NetworkEstimator(Persistence, Diagnostics, Params):
         self.standardizer_ = scaler
         self._rng = check_random_state(self.random_state)
         self.n_features_in_, self.n_targets_ = n_features, n_targets
-        self.head_ = self._make_loss(n_targets)
+        self.head_ = self._make_head(n_targets)
         sizes = [n_features, *self._hidden, self.head_.n_outputs]
         members = [mlp(sizes, self.activation, rng=self._rng, backend=xp, dtype=dtype)
                    for _ in range(self._n_members)]
@@ -127,7 +130,7 @@ class NetworkEstimator(Persistence, Diagnostics, Params):
         self.n_epochs_ = 0
         self.best_epoch_ = None
 
-    def _make_loss(self, n_targets):
+    def _make_head(self, n_targets):
         raise NotImplementedError
 
     _n_members = 1  # networks trained side by side (an ensemble: ``MDN(n_members=M)``)
@@ -409,59 +412,6 @@ class NetworkEstimator(Persistence, Diagnostics, Params):
 
     def _after_fit(self, X, y):
         """Hook for learned state computed from the training data after fitting."""
-
-    def _check_data(self, X, y):
-        """X and y checked for a fitted model, on its device, in their own dtype."""
-        self._check_fitted()
-        check_feature_names(self, X)
-        return check_pair(X, y, xp=self._xp, dtype=None, n_features=self.n_features_in_,
-                          n_targets=self.n_targets_, owner=type(self).__name__)
-
-    def _inputs(self, X):
-        """Check X for a fitted model; return it standardised, on the model's device and in
-        its dtype."""
-        self._check_fitted()
-        check_feature_names(self, X)
-        X = check_array(X, "X", xp=self._xp, dtype=None, n_features=self.n_features_in_,
-                        owner=type(self).__name__)
-        return self.standardizer_.inputs(X, self.network_.flat_params.dtype)
-
-    def _pair(self, X, y):
-        """Check X and y for a fitted model; return both standardised (see ``_inputs``)."""
-        X, y = self._check_data(X, y)
-        dtype = self.network_.flat_params.dtype
-        return self.standardizer_.inputs(X, dtype), self.standardizer_.targets(y, dtype)
-
-    def _targets_and_mixture(self, X, y):
-        X, y = self._check_data(X, y)
-        m = self._mixture(self.standardizer_.inputs(X, self.network_.flat_params.dtype))
-        return self._xp.asarray(y, dtype=m.means.dtype), m
-
-    def _log_prob(self, X, y):
-        """log p(y | x) in the user's units for standardised X and y: the log-density of the
-        standardised mixture less the log-Jacobian Σ_d log s_d."""
-        log_p = density.log_prob(y, *self._standardized_mixture(X))
-        log_p -= self.standardizer_.log_jacobian
-        return log_p
-
-    def _mixture(self, X):
-        """p(y | x) in the user's units for standardised X (``density.Mixture``)."""
-        return density.Mixture(*self.standardizer_.unscale_mixture(
-            *self._standardized_mixture(X)))
-
-    def _standardized_mixture(self, X):
-        raise NotImplementedError
-
-    def _raw_outputs(self, X):
-        """Network outputs for checked X, in chunks of EVAL_BATCH rows; the layers keep none
-        of X (a pickle of the model after a prediction carries no data)."""
-        net = self.network_
-        if X.shape[0] <= EVAL_BATCH:
-            return net.predict(X)
-        parts = [net.predict(X[s:s + EVAL_BATCH]) for s in range(0, X.shape[0], EVAL_BATCH)]
-        if isinstance(net, Parallel):  # a list of outputs per chunk: joined member by member
-            return [self._xp.concatenate(member, axis=0) for member in zip(*parts)]
-        return self._xp.concatenate(parts, axis=0)
 
 
 document_parameters(NetworkEstimator)

@@ -8,23 +8,33 @@ space on ``xp``; covariances are kept by their Cholesky factors and densities go
 
 import math
 import sys
+import warnings
 from collections import namedtuple
 
 import numpy as np
 
 from .. import io
-from ..backend import array_module, get_xp, resolve_dtype, softmax_parts
+from ..backend import array_module, get_xp, resolve_dtype
 from ..exceptions import not_fitted
 from ..mixture import density
 from ..validation import (Integer, Options, Real, Rule, check_array, check_params,
                           check_random_state)
+from . import em
 from .conditional import ConditionalGaussianMixture, check_columns, is_column
 from .initialisation import kmeans
 from .parameters import Params
 
-__all__ = ["GaussianMixture", "COVARIANCES"]
+__all__ = ["GaussianMixture", "JOINT_COVARIANCES"]
 
-COVARIANCES = ("full", "diagonal")
+JOINT_COVARIANCES = ("full", "diagonal")  # the covariances of the joint mixture that EM fits
+
+
+def __getattr__(name):
+    if name == "COVARIANCES":  # its name in mdnlite 0.1.0, which heads.mixture uses too
+        warnings.warn("mdnlite.gmm.COVARIANCES is now JOINT_COVARIANCES",
+                      DeprecationWarning, stacklevel=2)
+        return JOINT_COVARIANCES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _Fit = namedtuple("_Fit", ["log_weights", "weights", "means", "covariances", "factors", "scales"])
 
@@ -127,13 +137,15 @@ class GaussianMixture(Params):
 
     _parameter_constraints = {
         "n_components": Integer(1),
-        "covariance": Options("full", "diagonal"),
+        "covariance": Options(*JOINT_COVARIANCES),
         "reg_covar": Real(0),
         "n_init": Integer(1),
         "max_iter": Integer(1),
         "tol": Real(0),
         "verbose": Integer(0),
         "random_state": Rule(lambda v, name: check_random_state(v) and v),
+        "backend": Rule(lambda v, name: get_xp(v) and v),
+        "dtype": Rule(lambda v, name: resolve_dtype(v) and v),
     }
 
     def _check_params(self):
@@ -173,7 +185,7 @@ class GaussianMixture(Params):
                              f"{N} samples")
         rng = check_random_state(self.random_state)
         largest = float(xp.abs(data).max())
-        _check_range(largest, data.shape, dtype)
+        em.check_range(largest, data.shape, dtype)
         # a standard deviation within a few ulps of the largest coordinate is rounding noise
         resolution = 16 * np.finfo(dtype).eps * largest
         best = None
@@ -193,11 +205,11 @@ class GaussianMixture(Params):
     def _em(self, data, responsibilities, resolution):
         """One EM run from initial responsibilities; returns (fit, curve, converged, n_iter)."""
         fit = self._m_step(data, responsibilities, resolution)
-        log_lik, responsibilities = _e_step(data, fit)
+        log_lik, responsibilities = em.e_step(data, fit)
         curve, converged, n_iter = [log_lik], False, 0
         while not converged and n_iter < self.max_iter:
             fit = self._m_step(data, responsibilities, resolution)
-            new, responsibilities = _e_step(data, fit)
+            new, responsibilities = em.e_step(data, fit)
             converged = new - log_lik < self.tol
             log_lik, n_iter = new, n_iter + 1
             curve.append(log_lik)
@@ -219,7 +231,7 @@ class GaussianMixture(Params):
             covariances = products + products.swapaxes(1, 2)  # symmetric to the last bit
             covariances /= 2 * counts[:, None, None]
             covariances[:, diagonal, diagonal] += self.reg_covar
-            factors = _factorise(covariances, resolution)
+            factors = em.factorise(covariances, resolution)
             scales = factors
         else:
             variances = (weighted * centred).sum(axis=1) / counts[:, None]  # (K, F)
@@ -327,14 +339,14 @@ class GaussianMixture(Params):
         inputs, targets = check_columns(inputs, targets, self.n_features_in_)
         one_column = is_column(given) or (given is None and len(targets) == 1)
         order = list(inputs + targets)
-        factors = _factorise(self.covariances_[:, order][:, :, order], 0.0)
+        factors = em.factorise(self.covariances_[:, order][:, :, order], 0.0)
         if factors is None:
             raise ValueError("a component's covariance is not positive definite in this "
                              "column order: refit with a larger reg_covar")
         return ConditionalGaussianMixture(self._log_weights, self.means_[:, order], factors,
                                           inputs, targets, target_ndim=1 if one_column else 2)
 
-    # --- persistence (the file format is in io.py) -----------------------------------------
+    # --- persistence (the file format is in mdnlite.io) -------------------------------------
 
     def save(self, path):
         """Write the fitted model to ``path`` (one .npz file, written atomically)."""
@@ -405,44 +417,3 @@ class GaussianMixture(Params):
         self.converged_, self.n_iter_ = state["converged"], state["n_iter"]
         self.lower_bound_ = float(state["lower_bound"])
         self.log_likelihood_curve_ = [float(v) for v in state["log_likelihood_curve"]]
-
-
-def _e_step(data, fit):
-    """Mean log-likelihood (a float: the one host sync per iteration) and responsibilities."""
-    log_comp, _ = density.component_log_density(data, fit.means[None], fit.scales[None])
-    _, gamma, log_total, shift = softmax_parts(fit.log_weights + log_comp, axis=1)  # (N, K)
-    log_total += shift  # (N, 1): log p(z_n)
-    return float(log_total.mean()), gamma
-
-
-def _factorise(covariances, resolution):
-    """Cholesky factors (K, F, F) of covariances (K, F, F), or None if one is not positive
-    definite to working precision (a pivot at or below ``resolution``)."""
-    xp = array_module(covariances)
-    try:
-        factors = xp.linalg.cholesky(covariances)
-    except np.linalg.LinAlgError:
-        return None
-    # CuPy does not raise: a failed factor comes back partly written (or NaN), which the
-    # residual L Lᵀ - Σ shows; rounding alone keeps it within a few ulps of the largest Σ_ii
-    F = covariances.shape[-1]
-    residual = xp.abs(xp.matmul(factors, factors.swapaxes(1, 2)) - covariances).max(axis=(1, 2))
-    largest = xp.diagonal(covariances, axis1=1, axis2=2).max(axis=1)  # (K,)
-    pivots = xp.diagonal(factors, axis1=1, axis2=2)  # (K, F)
-    eps = np.finfo(covariances.dtype).eps
-    fine = (pivots > resolution).all() & (residual <= 16 * F * eps * largest).all()
-    return factors if bool(fine) else None
-
-
-def _check_range(largest, shape, dtype):
-    """Refuse data whose sums of squares could overflow ``dtype``: k-means adds F squared
-    differences of up to (2 max|x|)², and EM's second moments N of them."""
-    N, F = shape
-    limit = math.sqrt(float(np.finfo(dtype).max) / (4.0 * N * F))
-    if not largest <= limit:
-        raise ValueError(
-            f"X has values up to {largest:.3g} in absolute value: with {N} samples and {F} "
-            f"features the squared distances of k-means and the second moments of EM would "
-            f"overflow {np.dtype(dtype).name} (they stay finite up to {limit:.3g}); rescale "
-            f"the data, for example divide it by {largest:.3g}"
-            + (" (or use dtype='float64')" if np.dtype(dtype) != np.float64 else ""))

@@ -139,7 +139,7 @@ class MDN(MixturePredictions, NetworkEstimator):
         **NetworkEstimator._parameter_constraints,
     }
 
-    def _make_loss(self, n_targets):
+    def _make_head(self, n_targets):
         head = MixtureHead(self.n_components, n_targets, self.covariance,
                            self.scale_activation, self.min_scale)
         return head if self._n_members == 1 else EnsembleHead(head, self._n_members)

@@ -104,7 +104,7 @@ class Persistence:
             raise io.ModelFileError(f"has an invalid state.optimizer.state_names: expected "
                                     f"{names} for {self.optimizer!r} after training")
         n_params = self._n_members * n_parameters([F, *self._hidden,
-                                                   self._make_loss(D).n_outputs])
+                                                   self._make_head(D).n_outputs])
         arrays = {"params": ((n_params,), dtype)}
         for name, size in (("x_mean", F), ("x_scale", F), ("y_mean", D), ("y_scale", D)):
             arrays[f"standardizer.{name}"] = ((size,), "float64")

@@ -59,7 +59,7 @@ class Regressor(MixturePredictions, NetworkEstimator):
     True
     """
 
-    def _make_loss(self, n_targets):
+    def _make_head(self, n_targets):
         return SquaredError(n_targets)
 
     def _after_fit(self, X, y):

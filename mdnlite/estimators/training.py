@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from ..backend import array_module
-from ..exceptions import NonFiniteLossError
+from ..exceptions import (DivergenceWarning, NonFiniteLossError,  # noqa: F401 (0.1.0 names)
+                          OverfittingWarning)
 
 __all__ = ["EVAL_BATCH", "training_step", "pack", "run_epoch", "mean_loss", "finite_loss",
            "snapshot", "restore",

@@ -46,7 +46,7 @@ lower : array (N, K, M)
 """
 
 NLLCache = namedtuple("NLLCache", ["resp", "weights", "u", "v", "scales", "a", "factors"])
-NLLCache.__doc__ = """What ``nll_backward`` needs, components first (see ``MixtureHead.nll_forward``).
+NLLCache.__doc__ = """What ``nll_backward`` needs, components first (``MixtureHead.nll_forward``).
 
 resp : (K, N) responsibilities γ;  weights : (K, N) mixture weights π;
 u : (K, D, N) standardised residuals (y - μ)/σ (None for "full");

@@ -14,7 +14,8 @@ from ..backend import array_module, logsumexp
 
 __all__ = ["check_mixture", "check_log_weights", "NORMALISATION_TOLERANCE"]
 
-NORMALISATION_TOLERANCE = 1e-4  # allowed distance of logsumexp_k log π_k from 0: float32 rounding passes
+# allowed distance of logsumexp_k log π_k from 0: float32 rounding passes
+NORMALISATION_TOLERANCE = 1e-4
 
 
 def check_mixture(y=None, log_weights=None, means=None, scales=None, normalised=False):
