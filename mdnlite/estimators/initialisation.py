@@ -38,7 +38,7 @@ def mdninit(head, layer, y, rng):
 
     Parameters
     ----------
-    head : head.MixtureHead
+    head : heads.MixtureHead
     layer : layers.Dense
         The last layer; its outputs are the raw head outputs z.
     y : array (N, D)

@@ -30,7 +30,7 @@ class EnsembleHead:
 
     Parameters
     ----------
-    head : head.MixtureHead
+    head : heads.MixtureHead
         The head of every member (it keeps no state between calls).
     n_members : int >= 2
 
