@@ -1,9 +1,10 @@
 """The prediction interface every conditional-density model of mdnlite shares.
 
 A model says what p(y | x) is for checked inputs (``_mixture``) and how it checks them
-(``_inputs``, ``_pair``); every prediction below is then the same ``mixture`` function of
-that mixture, for the MDN, the least-squares Regressor and the conditioned Gaussian mixture:
-its unchecked twin, since a model's mixture is valid by construction.
+(``_inputs``, ``_pair``); every prediction below is then the same function of that mixture,
+for the MDN, the least-squares Regressor and the conditioned Gaussian mixture: the unchecked
+maths of ``mixture.density``, ``univariate``, ``meanshift`` and ``scores``, since a model's
+mixture is valid by construction. Nothing here trains or knows about networks.
 """
 
 from collections import namedtuple
