@@ -24,33 +24,29 @@ import pytest
 import mdnlite
 from mdnlite import MDN, GaussianMixture, ModelFileError, Regressor
 from mdnlite import io as mdn_io
-from mdnlite.network import mlp, n_parameters
+from mdnlite.nn.network import mlp, n_parameters
 from model_files import read_npz, reseal, with_meta, write_npz
 
 
-def make_data(n=80, d=1, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2))
-    y = np.sin(X @ rng.normal(size=(2, d))) + 0.1 * rng.normal(size=(n, d))
-    return X, y
+@pytest.fixture
+def model_of(small_models, make_data):
+    """``model_of(name)`` is the shared small fitted model of that class (conftest.py);
+    ``model_of(name, **params)`` one like it with other parameters, fitted on the same data."""
+    def get(name, **params):
+        model = small_models[name]
+        if all(model.get_params()[k] == v for k, v in params.items()):
+            return model
+        X, y = make_data(80)
+        data = (np.hstack([X, y]),) if name == "GaussianMixture" else (X, y)
+        return type(model)(**dict(model.get_params(), **params)).fit(*data)
+    return get
 
 
-def fitted(cls, **params):
-    X, y = make_data()
-    if cls is GaussianMixture:
-        return GaussianMixture(3, random_state=0, **params).fit(np.hstack([X, y]))
-    kwargs = dict(hidden_sizes=(5,), max_epochs=2, batch_size=32, random_state=0, verbose=0)
-    if cls is MDN:
-        kwargs.update(n_components=2, n_members=1)
-    kwargs.update(params)
-    return cls(**kwargs).fit(X, y)
-
-
-def craft(tmp_path, cls, meta=None, arrays=None, sealed=True, name="crafted.npz", **params):
-    """Save a fitted ``cls``, apply ``meta(meta_dict)`` and ``arrays(arrays_dict)``, reseal
+def craft(tmp_path, model, meta=None, arrays=None, sealed=True, name="crafted.npz"):
+    """Save the fitted ``model``, apply ``meta(meta_dict)`` and ``arrays(arrays_dict)``, reseal
     unless told not to, and return the path of the rewritten file."""
     path = tmp_path / name
-    fitted(cls, **params).save(path)
+    model.save(path)
     content = read_npz(path)
     if meta is not None:
         with_meta(content, meta)
@@ -85,11 +81,11 @@ def deleter(*keys):
     return change
 
 
-def test_the_control_files_load(tmp_path):
+def test_the_control_files_load(tmp_path, small_models, make_data):
     """The crafting itself changes nothing: a resealed unchanged file loads, for each class."""
     X, y = make_data(10, seed=1)
     for cls in (MDN, Regressor, GaussianMixture):
-        model = mdnlite.load(craft(tmp_path, cls))
+        model = mdnlite.load(craft(tmp_path, small_models[cls.__name__]))
         got = model.score_samples(np.hstack([X, y])) if cls is GaussianMixture \
             else model.score_samples(X, y)
         assert np.isfinite(got).all()
@@ -137,29 +133,34 @@ def _huge_network(path, real):
     write_npz(path, reseal(content))
 
 
-def test_bomb_files_are_refused_before_anything_is_inflated(tmp_path):
-    real = tmp_path / "real.npz"
-    fitted(MDN).save(real)
-    _bomb(tmp_path / "bomb.npz", real)
-    assert os.path.getsize(tmp_path / "bomb.npz") < 4e6
-    refused(tmp_path / "bomb.npz", "member 'params' is compressed")
-    _deep_json(tmp_path / "deep.npz", real)
-    refused(tmp_path / "deep.npz", "not valid JSON: nested too deeply")
-    _huge_network(tmp_path / "huge.npz", real)
-    refused(tmp_path / "huge.npz", r"invalid array 'params': expected float32 of shape "
-                                   r"\(360000015,\)")
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory, small_models):
+    """A folder with a saved MDN (real.npz) and three files crafted from it, made once: a zip
+    bomb, JSON nested 200,000 deep, and metadata that asks for a network of 360 million
+    parameters. The tests only read them."""
+    folder = tmp_path_factory.mktemp("bombs")
+    real = folder / "real.npz"
+    small_models["MDN"].save(real)
+    _bomb(folder / "bomb.npz", real)
+    _deep_json(folder / "deep.npz", real)
+    _huge_network(folder / "huge.npz", real)
+    return folder
+
+
+def test_bomb_files_are_refused_before_anything_is_inflated(bombs):
+    assert os.path.getsize(bombs / "bomb.npz") < 4e6
+    refused(bombs / "bomb.npz", "member 'params' is compressed")
+    refused(bombs / "deep.npz", "not valid JSON: nested too deeply")
+    refused(bombs / "huge.npz", r"invalid array 'params': expected float32 of shape "
+                                r"\(360000015,\)")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
-def test_load_stays_within_a_memory_limit_on_bomb_files(tmp_path):
+def test_load_stays_within_a_memory_limit_on_bomb_files(bombs):
     """In a child whose address space is capped at 256 MiB above what it uses after import,
     each crafted file is refused with a ModelFileError (no MemoryError), and a real model
     still loads (the cap leaves room for honest work)."""
-    real = tmp_path / "real.npz"
-    fitted(MDN).save(real)
-    _bomb(tmp_path / "bomb.npz", real)
-    _deep_json(tmp_path / "deep.npz", real)
-    _huge_network(tmp_path / "huge.npz", real)
+    real = bombs / "real.npz"
     child = textwrap.dedent(f"""
         import resource, sys
         import mdnlite
@@ -168,7 +169,7 @@ def test_load_stays_within_a_memory_limit_on_bomb_files(tmp_path):
         limit = used + 256 * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         for name in ("bomb", "deep", "huge"):
-            path = {str(tmp_path)!r} + "/" + name + ".npz"
+            path = {str(bombs)!r} + "/" + name + ".npz"
             try:
                 mdnlite.load(path)
             except mdnlite.ModelFileError as exc:
@@ -207,10 +208,10 @@ def _npy(array, header=None):
 
 
 @pytest.fixture
-def members(tmp_path):
+def members(tmp_path, model_of):
     """The raw members {name.npy: bytes} of a saved MDN."""
     real = tmp_path / "real.npz"
-    fitted(MDN).save(real)
+    model_of("MDN").save(real)
     return {f"{k}.npy": _npy(v) for k, v in read_npz(real).items()}
 
 
@@ -260,16 +261,16 @@ def test_object_and_fortran_members(tmp_path, members):
     refused(path, "member 'params' is stored in Fortran order")
 
 
-def test_unexpected_and_missing_arrays(tmp_path):
-    path = craft(tmp_path, MDN, arrays=lambda a: a.update(extra=np.zeros(3)))
+def test_unexpected_and_missing_arrays(tmp_path, model_of):
+    path = craft(tmp_path, model_of("MDN"), arrays=lambda a: a.update(extra=np.zeros(3)))
     refused(path, r"does not hold the arrays of its MDN \(missing \[\], unexpected \['extra'\]\)")
-    path = craft(tmp_path, MDN, arrays=lambda a: a.pop("optimizer.m.0"))
+    path = craft(tmp_path, model_of("MDN"), arrays=lambda a: a.pop("optimizer.m.0"))
     refused(path, r"missing \['optimizer.m.0'\], unexpected \[\]")
 
 
-def test_huge_integers_and_non_objects_in_the_json(tmp_path):
+def test_huge_integers_and_non_objects_in_the_json(tmp_path, model_of):
     real = tmp_path / "real.npz"
-    fitted(MDN).save(real)
+    model_of("MDN").save(real)
     for text in ("9" * 100_000, "[1, 2]", '"text"', '{"format": "mdnlite-model"'):
         content = read_npz(real)
         content["meta"] = np.array(text)
@@ -280,10 +281,10 @@ def test_huge_integers_and_non_objects_in_the_json(tmp_path):
 # --- the arrays: dtype, shape and values ---------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", ["complex64", "int32", "bool", "float64", "<U3", "float16"])
-def test_params_of_the_wrong_dtype(tmp_path, dtype):
+def test_params_of_the_wrong_dtype(tmp_path, dtype, model_of):
     def change(a):
         a["params"] = np.zeros(a["params"].shape, dtype=dtype)
-    refused(craft(tmp_path, MDN, arrays=change),
+    refused(craft(tmp_path, model_of("MDN"), arrays=change),
             r"invalid array 'params': expected float32 of shape \(\d+,\), got")
 
 
@@ -296,28 +297,29 @@ def test_params_of_the_wrong_dtype(tmp_path, dtype):
     ("standardizer.y_scale", -2.0, "values <= 0 in 'standardizer.y_scale'"),
     ("standardizer.y_mean", np.nan, "non-finite values in 'standardizer.y_mean'"),
 ])
-def test_bad_values_in_the_arrays(tmp_path, key, value, match):
+def test_bad_values_in_the_arrays(tmp_path, key, value, match, model_of):
     def change(a):
         a[key] = a[key].copy()
         a[key].flat[0] = value
-    refused(craft(tmp_path, MDN, arrays=change), match)
+    refused(craft(tmp_path, model_of("MDN"), arrays=change), match)
 
 
-def test_a_shape_that_is_not_the_models(tmp_path):
+def test_a_shape_that_is_not_the_models(tmp_path, model_of):
     def change(a):
         a["standardizer.x_mean"] = np.zeros(3)
-    refused(craft(tmp_path, MDN, arrays=change),
+    refused(craft(tmp_path, model_of("MDN"), arrays=change),
             r"invalid array 'standardizer.x_mean': expected float64 of shape \(2,\)")
 
 
-def test_rmsprop_state_and_regressor_noise(tmp_path):
+def test_rmsprop_state_and_regressor_noise(tmp_path, model_of):
     def negative(key):
         def change(a):
             a[key] = -np.abs(a[key]) - 1
         return change
-    refused(craft(tmp_path, MDN, arrays=negative("optimizer.mean_square.0"), optimizer="rmsprop"),
+    refused(craft(tmp_path, model_of("MDN", optimizer="rmsprop"),
+                  arrays=negative("optimizer.mean_square.0")),
             "values < 0 in 'optimizer.mean_square.0'")
-    refused(craft(tmp_path, Regressor, arrays=negative("noise_variance")),
+    refused(craft(tmp_path, model_of("Regressor"), arrays=negative("noise_variance")),
             "values < 0 in 'noise_variance'")
 
 
@@ -362,13 +364,14 @@ def test_rmsprop_state_and_regressor_noise(tmp_path):
     (deleter("state", "optimizer"), "lacks state.optimizer"),
     (deleter("state", "rng"), "lacks state.rng"),
 ])
-def test_bad_metadata(tmp_path, change, match):
-    refused(craft(tmp_path, MDN, meta=change), match)
+def test_bad_metadata(tmp_path, change, match, model_of):
+    refused(craft(tmp_path, model_of("MDN"), meta=change), match)
 
 
-def test_a_refused_learning_rate_never_trains(tmp_path):
+def test_a_refused_learning_rate_never_trains(tmp_path, model_of):
     """The case that once loaded silently and then ran gradient ascent."""
-    path = craft(tmp_path, MDN, meta=setter("state", "optimizer", "learning_rate", value=-5.0))
+    path = craft(tmp_path, model_of("MDN"),
+                 meta=setter("state", "optimizer", "learning_rate", value=-5.0))
     refused(path, r"state.optimizer.learning_rate: expected a finite number > 0, got -5.0")
 
 
@@ -393,8 +396,9 @@ def _set(key, index, value):
     (_set("covariances", (0, 0, 0), 7.0), "'covariances' that are not L Lᵀ", "full"),
     (_set("covariances", (1, 0, 1), 0.01), "'covariances' that are not L Lᵀ", "diagonal"),
 ])
-def test_bad_gaussian_mixtures(tmp_path, change, match, covariance):
-    refused(craft(tmp_path, GaussianMixture, arrays=change, covariance=covariance), match)
+def test_bad_gaussian_mixtures(tmp_path, change, match, covariance, model_of):
+    refused(craft(tmp_path, model_of("GaussianMixture", covariance=covariance), arrays=change),
+            match)
 
 
 @pytest.mark.parametrize("change, match", [
@@ -406,8 +410,8 @@ def test_bad_gaussian_mixtures(tmp_path, change, match, covariance):
     (setter("state", "converged", value=1), "invalid state.converged"),
     (deleter("state", "n_features_in"), "lacks state.n_features_in"),
 ])
-def test_bad_gaussian_mixture_metadata(tmp_path, change, match):
-    refused(craft(tmp_path, GaussianMixture, meta=change), match)
+def test_bad_gaussian_mixture_metadata(tmp_path, change, match, model_of):
+    refused(craft(tmp_path, model_of("GaussianMixture"), meta=change), match)
 
 
 # --- saving ------------------------------------------------------------------------------------------
@@ -417,9 +421,9 @@ def _temporaries(folder):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="kills a process with SIGKILL")
-def test_a_save_killed_midway_leaves_a_temporary_that_the_next_save_removes(tmp_path):
+def test_a_save_killed_midway_leaves_a_temporary_that_the_next_save_removes(tmp_path, model_of):
     path = tmp_path / "model.npz"
-    fitted(MDN).save(path)
+    model_of("MDN").save(path)
     before = path.read_bytes()
     child = textwrap.dedent(f"""
         import os, signal
@@ -442,51 +446,51 @@ def test_a_save_killed_midway_leaves_a_temporary_that_the_next_save_removes(tmp_
         assert len(_temporaries(tmp_path)) == 1 and _temporaries(tmp_path) != left
         left = _temporaries(tmp_path)
         assert path.read_bytes() == before  # and the old file is whole
-    fitted(MDN).save(path)
+    model_of("MDN").save(path)
     assert _temporaries(tmp_path) == []
     mdnlite.load(path)
 
 
-def test_a_save_does_not_remove_the_temporary_of_a_save_in_progress(tmp_path):
+def test_a_save_does_not_remove_the_temporary_of_a_save_in_progress(tmp_path, model_of):
     path = tmp_path / "model.npz"
     # the temporary file of a live process (this test's parent) and one of another target
     live = tmp_path / f".model.npz.{os.getppid()}.abcd.mdnlite-tmp"
     other = tmp_path / ".other.npz.999999999.abcd.mdnlite-tmp"
     live.write_bytes(b"in progress")
     other.write_bytes(b"not ours")
-    fitted(MDN).save(path)
+    model_of("MDN").save(path)
     assert live.exists() and other.exists()
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o444])
-def test_a_replaced_file_keeps_its_mode(tmp_path, mode):
+def test_a_replaced_file_keeps_its_mode(tmp_path, mode, model_of):
     path = tmp_path / "model.npz"
-    fitted(MDN).save(path)
+    model_of("MDN").save(path)
     os.chmod(path, mode)
-    fitted(MDN).save(path)
+    model_of("MDN").save(path)
     assert stat.S_IMODE(os.stat(path).st_mode) == mode
     mdnlite.load(path)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
-def test_a_new_file_gets_the_umask_mode(tmp_path):
+def test_a_new_file_gets_the_umask_mode(tmp_path, model_of):
     old = os.umask(0o027)
     try:
-        fitted(MDN).save(tmp_path / "m.npz")
+        model_of("MDN").save(tmp_path / "m.npz")
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(tmp_path / "m.npz").st_mode) == 0o640
 
 
 @pytest.mark.skipif(os.name != "posix", reason="symbolic links")
-def test_saving_to_a_symlink_writes_the_file_it_points_to(tmp_path):
+def test_saving_to_a_symlink_writes_the_file_it_points_to(tmp_path, model_of):
     (tmp_path / "models").mkdir()
     target = tmp_path / "models" / "v1.npz"
     link = tmp_path / "current.npz"
-    fitted(MDN).save(target)
+    model_of("MDN").save(target)
     link.symlink_to(target)
-    model = fitted(MDN, hidden_sizes=(4,))
+    model = model_of("MDN", hidden_sizes=(4,))
     assert model.save(link) == str(link)
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert mdnlite.load(target).hidden_sizes == (4,)
@@ -498,7 +502,7 @@ def test_saving_to_a_symlink_writes_the_file_it_points_to(tmp_path):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="syncs a folder")
-def test_save_syncs_the_file_and_its_folder(tmp_path, monkeypatch):
+def test_save_syncs_the_file_and_its_folder(tmp_path, monkeypatch, model_of):
     synced = []
     real_fsync = os.fsync
 
@@ -507,12 +511,12 @@ def test_save_syncs_the_file_and_its_folder(tmp_path, monkeypatch):
         real_fsync(fd)
 
     monkeypatch.setattr(mdn_io.os, "fsync", fsync)
-    fitted(MDN).save(tmp_path / "m.npz")
+    model_of("MDN").save(tmp_path / "m.npz")
     assert synced == [False, True]  # the file's data, then the rename in the folder
 
 
-def test_errors_name_the_target_not_the_temporary(tmp_path):
-    model = fitted(MDN)
+def test_errors_name_the_target_not_the_temporary(tmp_path, model_of):
+    model = model_of("MDN")
     missing = tmp_path / "no" / "such" / "folder" / "m.npz"
     with pytest.raises(FileNotFoundError) as info:
         model.save(missing)
@@ -527,11 +531,11 @@ def test_errors_name_the_target_not_the_temporary(tmp_path):
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
                     reason="permission bits (root ignores them)")
-def test_a_read_only_folder(tmp_path):
+def test_a_read_only_folder(tmp_path, model_of):
     os.chmod(tmp_path, 0o500)
     try:
         with pytest.raises(PermissionError, match="m.npz"):
-            fitted(MDN).save(tmp_path / "m.npz")
+            model_of("MDN").save(tmp_path / "m.npz")
     finally:
         os.chmod(tmp_path, 0o700)
 

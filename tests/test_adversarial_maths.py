@@ -19,7 +19,7 @@ from hypothesis.extra.numpy import arrays
 import mdnlite
 from mdnlite import MDN, MixtureHead, datasets, mixture
 from mdnlite.backend import to_host
-from mdnlite.head import COVARIANCES, SCALE_ACTIVATIONS
+from mdnlite.heads.mixture import COVARIANCES, SCALE_ACTIVATIONS
 
 from strict_backend import strict
 

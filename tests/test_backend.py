@@ -15,10 +15,11 @@ import pytest
 
 import mdnlite
 from mdnlite import backend, gradcheck, mixture
-from mdnlite.backend import BackendUnavailableError, get_xp, resolve_dtype, to_host
-from mdnlite.head import COVARIANCES, SCALE_ACTIVATIONS, MixtureHead
-from mdnlite.layers import ACTIVATIONS
-from mdnlite.optim import OPTIMIZERS, make_optimizer
+from mdnlite.backend import get_xp, resolve_dtype, to_host
+from mdnlite.exceptions import BackendUnavailableError
+from mdnlite.heads.mixture import COVARIANCES, SCALE_ACTIVATIONS, MixtureHead
+from mdnlite.nn.layers import ACTIVATIONS, make_activation
+from mdnlite.nn.optim import OPTIMIZERS, make_optimizer
 
 from strict_backend import DeviceArray, HostDeviceMixError, strict
 
@@ -141,7 +142,7 @@ def _layer_and_network_case(xp):
     x = _on(xp, rng.normal(size=(5, 3)))
     dy = _on(xp, rng.normal(size=(5, 4)))
     for name in ACTIVATIONS:
-        act = mdnlite.layers.make_activation(name)
+        act = make_activation(name)
         act.forward(x)
         results[name] = act.backward(_on(xp, rng.normal(size=(5, 3))))
     dense = mdnlite.Dense(3, 4, rng=np.random.default_rng(1), xp=xp, dtype=np.float64)

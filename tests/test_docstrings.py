@@ -9,7 +9,7 @@ import io
 import pytest
 
 import mdnlite
-from mdnlite.estimator import NetworkEstimator
+from mdnlite.estimators.base import NetworkEstimator
 
 ESTIMATORS = [mdnlite.MDN, mdnlite.Regressor, mdnlite.GaussianMixture]
 

@@ -23,7 +23,6 @@ from strict_backend import assert_same_results, strict
 # test_quality_defaults.py): no noise, no weight decay, a constant learning rate
 NO_REG = dict(input_noise=0.0, target_noise=0.0, weight_decay=0.0, early_stopping=False,
               learning_rate_schedule="constant")
-TINY = dict(hidden_sizes=(8,), max_epochs=3, batch_size=64, random_state=0, **NO_REG)
 
 MDN_PARAMS = {"n_components", "covariance", "scale_activation", "min_scale", "init",
               "n_members"}
@@ -33,12 +32,10 @@ NETWORK_PARAMS = {"hidden_sizes", "activation", "optimizer", "learning_rate", "w
                   "input_noise", "target_noise", "early_stopping", "validation_fraction"}
 
 
-def make_data(n=200, d_in=2, d=1, seed=0):
-    """X (n, d_in) standard normal; y (n, d) a smooth function of X plus noise."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d_in))
-    y = np.tanh(X @ rng.normal(size=(d_in, d))) + 0.1 * rng.normal(size=(n, d))
-    return X, y
+@pytest.fixture(scope="module")
+def tiny(tiny):
+    """The shared smallest settings, in batches of 64 and without regularisation."""
+    return dict(tiny, batch_size=64, **NO_REG)
 
 
 def bishop(n, seed):
@@ -112,7 +109,7 @@ def test_constructor_only_stores_its_arguments(cls, names):
 
 
 @pytest.mark.parametrize("cls", [MDN, Regressor])
-def test_get_params_set_params_round_trip(cls):
+def test_get_params_set_params_round_trip(cls, make_data):
     model = cls(hidden_sizes=(4,), max_epochs=5, random_state=1)
     clone = cls(**model.get_params())
     assert clone.get_params() == model.get_params()
@@ -132,14 +129,14 @@ def test_get_params_set_params_round_trip(cls):
 
 @pytest.mark.parametrize("x_shape", ["(N,)", "(N, D_in)"])
 @pytest.mark.parametrize("y_shape, D", [("(N,)", 1), ("(N, 1)", 1), ("(N, D)", 3)])
-def test_mdn_output_shapes(x_shape, y_shape, D):
+def test_mdn_output_shapes(x_shape, y_shape, D, tiny, make_data):
     N, K = 50, 3
     X, y = make_data(N, d_in=1 if x_shape == "(N,)" else 2, d=D)
     if x_shape == "(N,)":
         X = X[:, 0]
     if y_shape == "(N,)":
         y = y[:, 0]
-    model = MDN(K, n_members=1, **TINY)
+    model = MDN(K, n_members=1, **tiny)
     assert model.fit(X, y) is model
     assert model.n_features_in_ == (1 if X.ndim == 1 else 2) and model.n_targets_ == D
     # a 1-D y gives results without the target axis, as in scikit-learn; (N, 1) keeps it
@@ -172,11 +169,11 @@ def test_mdn_output_shapes(x_shape, y_shape, D):
 
 @pytest.mark.parametrize("covariance", ["isotropic", "diagonal"])
 @pytest.mark.parametrize("scale_activation", ["softplus", "exp", "elu1"])
-def test_predictions_agree_with_the_mixture(covariance, scale_activation):
+def test_predictions_agree_with_the_mixture(covariance, scale_activation, tiny, make_data):
     """Every prediction is the formula of the mixture that predict_mixture returns."""
     X, y = make_data(80, d=2)
     model = MDN(3, n_members=1, covariance=covariance, scale_activation=scale_activation, min_scale=0.01,
-                dtype="float64", **TINY).fit(X, y)
+                dtype="float64", **tiny).fit(X, y)
     w, mu, sigma = model.predict_mixture(X)  # (N, K), (N, K, D), (N, K, D)
     y_scale = model.standardizer_.y_scale
     assert (sigma >= 0.01 * y_scale).all()  # the floor, in standardised units
@@ -196,21 +193,21 @@ def test_predictions_agree_with_the_mixture(covariance, scale_activation):
     np.testing.assert_allclose(model.score_samples(X, y), expected, rtol=1e-9, atol=1e-12)
 
 
-def test_dtype_and_input_forms():
+def test_dtype_and_input_forms(tiny, make_data):
     X, y = make_data(60, d_in=1)
-    ref = MDN(2, n_members=1, **TINY).fit(X, y)
+    ref = MDN(2, n_members=1, **tiny).fit(X, y)
     assert ref.get_weights().dtype == np.float32  # it computes in float32 by default
-    from_lists = MDN(2, n_members=1, **TINY).fit(X.tolist(), y.tolist())
-    from_1d = MDN(2, n_members=1, **TINY).fit(X[:, 0], y)
+    from_lists = MDN(2, n_members=1, **tiny).fit(X.tolist(), y.tolist())
+    from_1d = MDN(2, n_members=1, **tiny).fit(X[:, 0], y)
     for other in (from_lists, from_1d):
         np.testing.assert_array_equal(other.get_weights(), ref.get_weights())
     pred = from_lists.predict(X[:, 0].tolist())
     assert type(pred) is np.ndarray
     np.testing.assert_array_equal(pred, ref.predict(X))
     assert from_lists.score(X.tolist(), y.tolist()) == ref.score(X, y)
-    wide = MDN(2, n_members=1, dtype="float64", **TINY).fit(X, y)
+    wide = MDN(2, n_members=1, dtype="float64", **tiny).fit(X, y)
     assert wide.predict(X).dtype == np.float64 and wide.get_weights().dtype == np.float64
-    r = Regressor(**TINY).fit(X.tolist(), y.tolist())
+    r = Regressor(**tiny).fit(X.tolist(), y.tolist())
     assert type(r.predict(X.tolist())) is np.ndarray and type(r.score(X, y)) is float
 
 
@@ -226,11 +223,11 @@ def _results(model, X, y):
 
 @pytest.mark.parametrize("cls", [MDN, Regressor])
 @pytest.mark.parametrize("compute", ["float32", "float64"])
-def test_results_take_the_dtype_of_the_inputs(cls, compute):
+def test_results_take_the_dtype_of_the_inputs(cls, compute, tiny, make_data):
     """The dtype policy: a model computes in its ``dtype``; its results are float32 for
     float32 X and float64 for anything else (float64, integers, lists)."""
     X, y = make_data(60, d_in=1)
-    model = cls(**dict(TINY, dtype=compute)).fit(X, y)
+    model = cls(**dict(tiny, dtype=compute)).fit(X, y)
     for inputs, dtype in ((X, np.float64), (X.astype(np.float32), np.float32),
                           (np.round(10 * X).astype(np.int64), np.float64),
                           (X.tolist(), np.float64)):
@@ -243,17 +240,17 @@ def test_results_take_the_dtype_of_the_inputs(cls, compute):
                                rtol=1e-6 if compute == "float32" else 1e-7, atol=1e-7)
 
 
-def test_regressor_output_shapes():
+def test_regressor_output_shapes(tiny, make_data):
     N = 40
     X, y = make_data(N, d=3)
-    model = Regressor(**TINY)
+    model = Regressor(**tiny)
     assert model.fit(X, y) is model
     assert model.predict(X).shape == (N, 3)
     assert model.noise_variance_.shape == (3,) and (model.noise_variance_ > 0).all()
     assert model.score_samples(X, y).shape == (N,)
-    one = Regressor(**TINY).fit(X[:, 0], y[:, 0])
+    one = Regressor(**tiny).fit(X[:, 0], y[:, 0])
     assert one.predict(X[:, 0]).shape == (N,) and one.predict_variance(X[:, 0]).shape == (N,)
-    column = Regressor(**TINY).fit(X[:, 0], y[:, :1])
+    column = Regressor(**tiny).fit(X[:, 0], y[:, :1])
     assert column.predict(X[:, 0]).shape == (N, 1)
     assert one.score_samples(X[:, 0], y[:, 0]).shape == (N,)
 
@@ -261,9 +258,9 @@ def test_regressor_output_shapes():
 # --- reproducibility ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("cls", [MDN, Regressor])
-def test_same_seed_same_model(cls):
+def test_same_seed_same_model(cls, tiny, make_data):
     X, y = make_data(120, d=2)
-    kwargs = dict(TINY, batch_size=32)  # several shuffled batches per epoch
+    kwargs = dict(tiny, batch_size=32)  # several shuffled batches per epoch
     a = cls(**kwargs).fit(X, y, validation_split=0.2)
     b = cls(**kwargs).fit(X, y, validation_split=0.2)
     c = cls(**dict(kwargs, random_state=1)).fit(X, y, validation_split=0.2)
@@ -275,9 +272,9 @@ def test_same_seed_same_model(cls):
     assert a.loss_curve_ != c.loss_curve_
 
 
-def test_sampling_is_seeded():
+def test_sampling_is_seeded(tiny, make_data):
     X, y = make_data(30)
-    model = MDN(3, n_members=1, **TINY).fit(X, y)
+    model = MDN(3, n_members=1, **tiny).fit(X, y)
     first = model.sample(X, n_samples=5, random_state=7)
     np.testing.assert_array_equal(model.sample(X, n_samples=5, random_state=7), first)
     assert not np.array_equal(model.sample(X, n_samples=5, random_state=8), first)
@@ -285,32 +282,32 @@ def test_sampling_is_seeded():
 
 # --- loss curves and validation ----------------------------------------------------------
 
-def test_loss_curves_and_validation():
+def test_loss_curves_and_validation(tiny, make_data):
     X, y = make_data(200)
     X_val, y_val = make_data(50, seed=1)
-    plain = MDN(2, n_members=1, **dict(TINY, max_epochs=4)).fit(X, y)
+    plain = MDN(2, n_members=1, **dict(tiny, max_epochs=4)).fit(X, y)
     assert len(plain.loss_curve_) == plain.n_epochs_ == 4
     assert plain.validation_loss_curve_ == []
     assert all(type(v) is float for v in plain.loss_curve_)
 
-    held = MDN(2, n_members=1, **dict(TINY, max_epochs=4)).fit(X, y, validation_data=(X_val, y_val))
+    held = MDN(2, n_members=1, **dict(tiny, max_epochs=4)).fit(X, y, validation_data=(X_val, y_val))
     assert len(held.validation_loss_curve_) == 4
     assert held.loss_curve_ == plain.loss_curve_  # validation data do not touch training
     # the recorded validation loss is the mean NLL on the validation data after that epoch
     assert held.validation_loss_curve_[-1] == pytest.approx(-held.score(X_val, y_val), rel=1e-5)
 
-    split = MDN(2, n_members=1, **dict(TINY, max_epochs=4)).fit(X, y, validation_split=0.25)
+    split = MDN(2, n_members=1, **dict(tiny, max_epochs=4)).fit(X, y, validation_split=0.25)
     assert len(split.validation_loss_curve_) == len(split.loss_curve_) == 4
     assert np.isfinite(split.validation_loss_curve_).all()
     assert split.loss_curve_ != plain.loss_curve_  # it trained on 150 samples, not 200
 
-    r = Regressor(**TINY).fit(X, y, validation_data=(X_val, y_val))
+    r = Regressor(**tiny).fit(X, y, validation_data=(X_val, y_val))
     # the least-squares loss is the mean squared error in standardised units
     mse = float((((r.predict(X_val) - y_val) / r.standardizer_.y_scale) ** 2).mean())
     assert r.validation_loss_curve_[-1] == pytest.approx(mse, rel=1e-5)
 
     with pytest.raises(ValueError, match="validation_data or validation_split, not both"):
-        MDN(2, n_members=1, **TINY).fit(X, y, validation_data=(X_val, y_val), validation_split=0.2)
+        MDN(2, n_members=1, **tiny).fit(X, y, validation_data=(X_val, y_val), validation_split=0.2)
 
 
 def _spy_on_batches(model):
@@ -326,10 +323,10 @@ def _spy_on_batches(model):
     return calls
 
 
-def test_every_epoch_visits_each_training_row_once_in_a_new_order():
+def test_every_epoch_visits_each_training_row_once_in_a_new_order(tiny):
     N = 100
     X, y = np.random.default_rng(0).normal(size=(N, 2)), np.arange(N, dtype=float)
-    model = Regressor(**dict(TINY, batch_size=32, warm_start=True, standardize=False))
+    model = Regressor(**dict(tiny, batch_size=32, warm_start=True, standardize=False))
     model.partial_fit(X, y)
     calls = _spy_on_batches(model)
     model.set_params(max_epochs=3).fit(X, y)
@@ -345,7 +342,7 @@ def test_every_epoch_visits_each_training_row_once_in_a_new_order():
     assert not np.array_equal(orders[0], np.arange(N))
 
     # with validation_split the held-out rows are never trained on and are the same each epoch
-    model = Regressor(**dict(TINY, batch_size=32, warm_start=True, standardize=False))
+    model = Regressor(**dict(tiny, batch_size=32, warm_start=True, standardize=False))
     model.partial_fit(X, y)
     calls = _spy_on_batches(model)
     model.set_params(max_epochs=2).fit(X, y, validation_split=0.2)
@@ -378,11 +375,11 @@ def test_training_loss_goes_down_on_an_easy_problem(cls):
 
 # --- callbacks ---------------------------------------------------------------------------
 
-def test_callback_hooks():
+def test_callback_hooks(tiny, make_data):
     X, y = make_data(100)
     X_val, y_val = make_data(30, seed=1)
     rec = Recorder()
-    model = MDN(2, n_members=1, **dict(TINY, max_epochs=3)).fit(X, y, validation_data=(X_val, y_val),
+    model = MDN(2, n_members=1, **dict(tiny, max_epochs=3)).fit(X, y, validation_data=(X_val, y_val),
                                                     callbacks=[rec])
     assert (rec.begins, rec.ends, rec.epochs) == (1, 1, [0, 1, 2])
     assert [log["loss"] for log in rec.logs] == model.loss_curve_
@@ -393,35 +390,35 @@ def test_callback_hooks():
         def on_epoch_end(self, model, epoch, logs):
             return epoch == 1
 
-    stopped = MDN(2, n_members=1, **dict(TINY, max_epochs=10)).fit(X, y, callbacks=[StopAfterTwo()])
+    stopped = MDN(2, n_members=1, **dict(tiny, max_epochs=10)).fit(X, y, callbacks=[StopAfterTwo()])
     assert stopped.n_epochs_ == len(stopped.loss_curve_) == 2
 
 
-def test_early_stopping_stops_when_nothing_improves():
+def test_early_stopping_stops_when_nothing_improves(tiny, make_data):
     # no epoch can beat the first by 1000 nats: epochs 1 and 2 do not improve, then it stops
     X, y = make_data(100)
     es = EarlyStopping(monitor="loss", patience=2, min_delta=1e3, patience_steps=0)
-    model = MDN(2, n_members=1, **dict(TINY, max_epochs=50)).fit(X, y, callbacks=[es])
+    model = MDN(2, n_members=1, **dict(tiny, max_epochs=50)).fit(X, y, callbacks=[es])
     assert model.n_epochs_ == len(model.loss_curve_) == 3
     assert (es.best_epoch, es.stopped_epoch) == (0, 2)
 
 
-def test_early_stopping_waits_for_patience_steps_as_well():
+def test_early_stopping_waits_for_patience_steps_as_well(tiny, make_data):
     # one step an epoch: patience=2 alone would stop at epoch 2, as above; 20 steps of
     # patience keep it going until 20 steps have passed since the best epoch (epoch 0,
     # after step 1), that is to the end of epoch 20
     X, y = make_data(40)
     es = EarlyStopping(monitor="loss", patience=2, min_delta=1e3, patience_steps=20)
-    model = MDN(2, n_members=1, **dict(TINY, batch_size=40, max_epochs=100)).fit(X, y, callbacks=[es])
+    model = MDN(2, n_members=1, **dict(tiny, batch_size=40, max_epochs=100)).fit(X, y, callbacks=[es])
     assert (es.best_epoch, es.stopped_epoch) == (0, 20)
     assert model.n_epochs_ == 21 and model.optimizer_.iterations == 21
     # with many steps an epoch, the epochs of patience are the longer wait
     es = EarlyStopping(monitor="loss", patience=2, min_delta=1e3, patience_steps=5)
-    model = MDN(2, n_members=1, **dict(TINY, batch_size=10, max_epochs=100)).fit(X, y, callbacks=[es])
+    model = MDN(2, n_members=1, **dict(tiny, batch_size=10, max_epochs=100)).fit(X, y, callbacks=[es])
     assert es.stopped_epoch == 2 and model.optimizer_.iterations == 12
 
 
-def test_early_stopping_runs_on_while_improving():
+def test_early_stopping_runs_on_while_improving(make_data):
     X, y = make_data(100)
     es = EarlyStopping(monitor="loss", patience=0)
     model = Regressor(hidden_sizes=(8,), max_epochs=8, batch_size=100, learning_rate=0.01,
@@ -455,23 +452,23 @@ def test_early_stopping_restores_the_best_weights():
     np.testing.assert_array_equal(model.get_weights(), rec.weights[-1])
 
 
-def test_early_stopping_on_val_loss_needs_validation_data():
+def test_early_stopping_on_val_loss_needs_validation_data(tiny, make_data):
     X, y = make_data(50)
     with pytest.raises(ValueError, match="monitors 'val_loss'.*validation_data or "
                                          "validation_split"):
-        MDN(2, n_members=1, **TINY).fit(X, y, callbacks=[EarlyStopping(monitor="val_loss")])
+        MDN(2, n_members=1, **tiny).fit(X, y, callbacks=[EarlyStopping(monitor="val_loss")])
     with pytest.raises(ValueError, match="monitors 'val_loss'"):
-        MDN(2, n_members=1, **TINY).fit(X, y, callbacks=[ReduceLROnPlateau()])
+        MDN(2, n_members=1, **tiny).fit(X, y, callbacks=[ReduceLROnPlateau()])
     es = EarlyStopping(monitor="val_loss", patience=1)
-    MDN(2, n_members=1, **TINY).fit(X, y, validation_split=0.2, callbacks=[es])  # fine with a split
+    MDN(2, n_members=1, **tiny).fit(X, y, validation_split=0.2, callbacks=[es])  # fine with a split
 
 
-def test_reduce_lr_on_plateau_reduces_by_factor_down_to_min_lr():
+def test_reduce_lr_on_plateau_reduces_by_factor_down_to_min_lr(tiny, make_data):
     X, y = make_data(100)
     rec = Recorder()
     plateau = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=1e3,
                                 min_lr=2e-4)
-    model = MDN(2, n_members=1, learning_rate=1e-3, **dict(TINY, max_epochs=6))
+    model = MDN(2, n_members=1, learning_rate=1e-3, **dict(tiny, max_epochs=6))
     model.fit(X, y, callbacks=[plateau, rec])
     assert rec.learning_rates == pytest.approx([1e-3, 5e-4, 2.5e-4, 2e-4, 2e-4, 2e-4],
                                                rel=1e-12)
@@ -480,11 +477,11 @@ def test_reduce_lr_on_plateau_reduces_by_factor_down_to_min_lr():
     assert model.learning_rate == 1e-3  # the constructor argument is left alone
 
 
-def test_reduce_lr_on_plateau_waits_patience_and_cooldown():
+def test_reduce_lr_on_plateau_waits_patience_and_cooldown(tiny, make_data):
     X, y = make_data(100)
     plateau = ReduceLROnPlateau(monitor="loss", factor=0.1, patience=2, cooldown=1,
                                 min_delta=1e3)
-    model = MDN(2, n_members=1, learning_rate=1e-2, **dict(TINY, max_epochs=7)).fit(X, y,
+    model = MDN(2, n_members=1, learning_rate=1e-2, **dict(tiny, max_epochs=7)).fit(X, y,
                                                                        callbacks=[plateau])
     # epoch 0 improves; 1, 2 do not -> reduce at 2; 3 cools down; 4, 5 do not -> reduce at 5
     assert [epoch for epoch, _ in plateau.reductions] == [2, 5]
@@ -520,9 +517,9 @@ def test_bad_callback_arguments(make, match):
 # --- partial_fit and warm starts ---------------------------------------------------------
 
 @pytest.mark.parametrize("cls", [MDN, Regressor])
-def test_partial_fit_trains_one_epoch_per_call(cls):
+def test_partial_fit_trains_one_epoch_per_call(cls, tiny, make_data):
     X, y = make_data(150, d=2)
-    kwargs = dict(TINY, batch_size=32)  # 5 steps per epoch
+    kwargs = dict(tiny, batch_size=32)  # 5 steps per epoch
     model = cls(**kwargs)
     assert model.partial_fit(X, y) is model
     # the first call initialises from the seed: a one-epoch fit
@@ -546,9 +543,9 @@ def test_partial_fit_trains_one_epoch_per_call(cls):
 
 
 @pytest.mark.parametrize("cls", [MDN, Regressor])
-def test_partial_fit_after_fit_continues(cls):
+def test_partial_fit_after_fit_continues(cls, tiny, make_data):
     X, y = make_data(150)
-    kwargs = dict(TINY, batch_size=32, max_epochs=2)
+    kwargs = dict(tiny, batch_size=32, max_epochs=2)
     model = cls(**kwargs).fit(X, y)
     weights, curve, state = model.get_weights(), list(model.loss_curve_), _optimizer_state(model)
     rec = Recorder()
@@ -564,9 +561,9 @@ def test_partial_fit_after_fit_continues(cls):
 
 
 @pytest.mark.parametrize("cls", [MDN, Regressor])
-def test_warm_start(cls):
+def test_warm_start(cls, tiny, make_data):
     X, y = make_data(150)
-    kwargs = dict(TINY, batch_size=32, max_epochs=2)  # 5 steps per epoch
+    kwargs = dict(tiny, batch_size=32, max_epochs=2)  # 5 steps per epoch
     warm = cls(warm_start=True, **kwargs).fit(X, y)
     weights, curve, state = warm.get_weights(), list(warm.loss_curve_), _optimizer_state(warm)
     rec = Recorder()
@@ -589,9 +586,9 @@ def test_warm_start(cls):
     _assert_same_state(_optimizer_state(cold), _optimizer_state(fresh))
 
 
-def test_set_weights_round_trip():
+def test_set_weights_round_trip(tiny, make_data):
     X, y = make_data(40)
-    model = MDN(2, n_members=1, **TINY).fit(X, y)
+    model = MDN(2, n_members=1, **tiny).fit(X, y)
     weights = model.get_weights()
     before = model.predict(X)
     weights += 0.1  # a copy: the model is unchanged
@@ -617,9 +614,9 @@ def test_regressor_learns_the_conditional_mean_and_the_noise_variance():
     assert model.noise_variance_[0] == pytest.approx(0.01, rel=0.3)
 
 
-def test_regressor_scores_with_a_gaussian():
+def test_regressor_scores_with_a_gaussian(tiny, make_data):
     X, y = make_data(60, d=2)
-    model = Regressor(**TINY).fit(X, y)
+    model = Regressor(**tiny).fit(X, y)
     residual = (y - model.predict(X)).astype(np.float64)  # (N, D)
     var = model.noise_variance_.astype(np.float64)  # (D,)
     np.testing.assert_allclose(var, (residual ** 2).mean(axis=0), rtol=1e-5)
@@ -746,10 +743,17 @@ def _tiny_data():
     return x, np.sin(6 * x)
 
 
-@pytest.mark.parametrize("duplicate", [copy.deepcopy, lambda m: pickle.loads(pickle.dumps(m))])
-def test_a_copied_model_still_trains(duplicate):
+@pytest.fixture(scope="module")
+def sine_mdn():
+    """An MDN fitted on _tiny_data for 3 epochs: only read (a test that changes it copies it)."""
     x, y = _tiny_data()
-    model = MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
+    return MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
+
+
+@pytest.mark.parametrize("duplicate", [copy.deepcopy, lambda m: pickle.loads(pickle.dumps(m))])
+def test_a_copied_model_still_trains(duplicate, sine_mdn):
+    x, y = _tiny_data()
+    model = sine_mdn
     twin = duplicate(model)
     before = twin.predict(x[:5]).copy()
     twin.partial_fit(x, y)
@@ -761,18 +765,18 @@ def test_a_copied_model_still_trains(duplicate):
 
 @pytest.mark.parametrize("change", [dict(min_scale=0.5), dict(hidden_sizes=(4,)),
                                     dict(covariance="isotropic"), dict(activation="relu")])
-def test_saving_after_set_params_keeps_the_fitted_model(tmp_path, change):
+def test_saving_after_set_params_keeps_the_fitted_model(tmp_path, change, sine_mdn):
     x, y = _tiny_data()
-    model = MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
+    model = copy.deepcopy(sine_mdn)  # set_params changes it
     model.set_params(**change)  # takes effect at the next fit, not before
     model.save(tmp_path / "m.npz")
     loaded = mdnlite.load(tmp_path / "m.npz")
     np.testing.assert_array_equal(loaded.predict_variance(x[:5]), model.predict_variance(x[:5]))
 
 
-def test_a_fit_refused_for_its_callbacks_leaves_the_model_alone():
+def test_a_fit_refused_for_its_callbacks_leaves_the_model_alone(sine_mdn):
     x, y = _tiny_data()
-    model = MDN(3, n_members=1, hidden_sizes=(8,), max_epochs=3, random_state=0).fit(x, y)
+    model = copy.deepcopy(sine_mdn)  # the test tries to change it, and refits it at the end
     weights = model.get_weights().copy()
     with pytest.raises(ValueError, match="monitors 'val_loss'"):
         model.fit(x, y, callbacks=[EarlyStopping()])

@@ -20,8 +20,8 @@ from hypothesis.extra.numpy import arrays
 
 import mdnlite
 from mdnlite import MDN, MixtureHead, mixture
-from mdnlite.gradcheck import gradient_error, relative_error
-from mdnlite.head import SCALE_ACTIVATIONS
+from mdnlite.heads.mixture import SCALE_ACTIVATIONS
+from mdnlite.nn.gradcheck import gradient_error, relative_error
 
 from strict_backend import assert_same_results, strict
 

@@ -13,12 +13,11 @@ import pytest
 import mdnlite
 from mdnlite import MDN, OverfittingWarning, Regressor, mixture
 from mdnlite.estimators import defaults
-from mdnlite.ensemble import EnsembleHead
-from mdnlite.head import MixtureHead
-from mdnlite.network import Parallel, mlp
+from mdnlite.estimators.predictions import dead_components
+from mdnlite.heads.ensemble import EnsembleHead
+from mdnlite.heads.mixture import MixtureHead
+from mdnlite.nn.network import Parallel, mlp
 from strict_backend import strict
-
-TINY = dict(hidden_sizes=(8,), max_epochs=3, random_state=0, verbose=0)
 
 
 def table(n=300, d=4, seed=0):
@@ -87,18 +86,18 @@ def test_ensemble_head_scores_the_average_density_and_trains_each_member_on_its_
 # --- MDN(n_members=M) ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def ensemble_fit():
+def ensemble_fit(tiny):
     X, y = table()
-    return X, y, MDN(3, n_members=2, **TINY).fit(X, y)
+    return X, y, MDN(3, n_members=2, **tiny).fit(X, y)
 
 
-def test_an_ensemble_predicts_the_average_of_its_members(ensemble_fit):
+def test_an_ensemble_predicts_the_average_of_its_members(ensemble_fit, tiny):
     X, y, mdn = ensemble_fit
     assert isinstance(mdn.network_, Parallel) and len(mdn.network_.members) == 2
     w, mu, s = mdn.predict_mixture(X[:5])
     assert w.shape == (5, 6) and mu.shape == (5, 6, 1)
     # each member alone, as a one-network MDN with its weights
-    single = MDN(3, n_members=1, **TINY).fit(X, y)
+    single = MDN(3, n_members=1, **tiny).fit(X, y)
     densities = []
     for part in np.split(mdn.get_weights(), 2):
         single.set_weights(part)
@@ -128,20 +127,20 @@ def test_an_ensemble_saves_loads_and_trains_on(ensemble_fit, tmp_path):
     np.testing.assert_array_equal(again.score_samples(X, y), same.score_samples(X, y))
 
 
-def test_an_ensemble_on_the_strict_backend_matches_numpy():
+def test_an_ensemble_on_the_strict_backend_matches_numpy(tiny):
     X, y = table(120)
-    host = MDN(2, n_members=2, **TINY).fit(X, y)
-    device = MDN(2, n_members=2, backend=strict, **TINY).fit(strict.asarray(X),
+    host = MDN(2, n_members=2, **tiny).fit(X, y)
+    device = MDN(2, n_members=2, backend=strict, **tiny).fit(strict.asarray(X),
                                                                strict.asarray(y))
     np.testing.assert_allclose(strict.asnumpy(device.score_samples(X, y)),
                                host.score_samples(X, y), rtol=1e-4, atol=1e-5)
 
 
-def test_n_members_is_checked():
+def test_n_members_is_checked(tiny):
     X, y = table(50)
     for bad, error in ((0, ValueError), (2.5, TypeError), ("5", TypeError)):
         with pytest.raises(error, match="n_members"):
-            MDN(n_members=bad, **TINY).fit(X, y)
+            MDN(n_members=bad, **tiny).fit(X, y)
 
 
 # --- early stopping -------------------------------------------------------------------------------
@@ -174,17 +173,17 @@ def test_early_stopping_keeps_the_best_epochs_weights_and_stops():
     assert -mdn.score(X[200:], y[200:]) == pytest.approx(min(curve), rel=1e-5)
 
 
-def test_early_stopping_true_false_and_the_callers_validation_data():
+def test_early_stopping_true_false_and_the_callers_validation_data(tiny):
     X, y = table(200)
-    off = MDN(2, n_members=1, early_stopping=False, **TINY).fit(X, y)
+    off = MDN(2, n_members=1, early_stopping=False, **tiny).fit(X, y)
     assert off.best_epoch_ is None and off.validation_loss_curve_ == []
-    on = MDN(2, n_members=1, early_stopping=True, **TINY).fit(X[:, 0], y)  # even one input
+    on = MDN(2, n_members=1, early_stopping=True, **tiny).fit(X[:, 0], y)  # even one input
     assert on.best_epoch_ is not None and len(on.validation_loss_curve_) == 3
     # the caller's validation data are scored instead: nothing more is held out
-    given = MDN(2, n_members=1, **TINY).fit(X[:150], y[:150], validation_data=(X[150:],
+    given = MDN(2, n_members=1, **tiny).fit(X[:150], y[:150], validation_data=(X[150:],
                                                                                  y[150:]))
     assert given.best_epoch_ is not None
-    plain = MDN(2, n_members=1, early_stopping=False, **TINY).fit(
+    plain = MDN(2, n_members=1, early_stopping=False, **tiny).fit(
         X[:150], y[:150], validation_data=(X[150:], y[150:]))
     np.testing.assert_allclose(given.validation_loss_curve_, plain.validation_loss_curve_)
     # a caller's own EarlyStopping replaces it
@@ -194,27 +193,27 @@ def test_early_stopping_true_false_and_the_callers_validation_data():
     assert mdn.best_epoch_ is None and mdn.n_epochs_ == own.stopped_epoch + 1
 
 
-def test_early_stopping_arguments_are_checked():
+def test_early_stopping_arguments_are_checked(tiny):
     X, y = table(50)
     with pytest.raises(ValueError, match="early_stopping must be"):
-        MDN(early_stopping="yes", **TINY).fit(X, y)
+        MDN(early_stopping="yes", **tiny).fit(X, y)
     for bad in (0.0, 1.0, -0.2):
         with pytest.raises(ValueError, match="validation_fraction"):
-            MDN(validation_fraction=bad, **TINY).fit(X, y)
+            MDN(validation_fraction=bad, **tiny).fit(X, y)
     with pytest.raises(ValueError, match="too few to train on or to score"):
-        MDN(early_stopping=True, **TINY).fit(X[:4], y[:4])
+        MDN(early_stopping=True, **tiny).fit(X[:4], y[:4])
 
 
 # --- noise that follows the inputs ----------------------------------------------------------------
 
-def test_auto_noise_follows_the_number_of_inputs():
+def test_auto_noise_follows_the_number_of_inputs(tiny):
     assert defaults.auto_noise(300) == pytest.approx(1.4 / math.sqrt(300))
     assert defaults.auto_noise(300, 8) == pytest.approx(1.4 * 8 / math.sqrt(300))
     assert defaults.auto_noise(5600, 9) == pytest.approx(1.4 * 9 / math.sqrt(5600))
     assert defaults.auto_noise(500, 13) > defaults.auto_noise(500, 3) > defaults.auto_noise(500)
     assert defaults.auto_noise(2, 10) == defaults.NOISE_MAX == 1.0
     X, y = table(300, d=8)
-    mdn = MDN(2, n_members=1, early_stopping=False, **TINY).fit(X, y)
+    mdn = MDN(2, n_members=1, early_stopping=False, **tiny).fit(X, y)
     assert mdn.noise_ == (defaults.auto_noise(300, 8), defaults.auto_noise(300))
 
 
@@ -263,28 +262,28 @@ def test_a_warm_start_holds_no_rows_out_that_it_trained_on_before():
     assert mdn.best_epoch_ is not None and len(mdn.validation_loss_curve_) == 10
 
 
-def test_a_validation_loss_callback_works_on_the_rows_early_stopping_holds_out():
+def test_a_validation_loss_callback_works_on_the_rows_early_stopping_holds_out(tiny):
     X, y = table(200)
     halve = mdnlite.ReduceLROnPlateau(monitor="val_loss", patience=0, factor=0.5, min_delta=1e9)
     mdn = MDN(2, n_members=1, hidden_sizes=(8,), max_epochs=4, random_state=0, verbose=0)
     mdn.fit(X, y, callbacks=[halve])  # several inputs: early stopping holds rows out
     assert len(mdn.validation_loss_curve_) == 4 and mdn.learning_rate_curve_[-1] < 3e-3 / 2
     with pytest.raises(ValueError, match="monitors 'val_loss'"):
-        MDN(2, n_members=1, early_stopping=False, **TINY).fit(X, y, callbacks=[halve])
+        MDN(2, n_members=1, early_stopping=False, **tiny).fit(X, y, callbacks=[halve])
 
 
-def test_auto_early_stopping_never_holds_out_every_row():
+def test_auto_early_stopping_never_holds_out_every_row(tiny):
     X, y = table(10)
-    mdn = MDN(2, n_members=1, validation_fraction=0.95, **TINY).fit(X, y)
+    mdn = MDN(2, n_members=1, validation_fraction=0.95, **tiny).fit(X, y)
     assert mdn.best_epoch_ is None and mdn.optimizer_.iterations == 3  # all 10 trained on
     X, y = table(20)
-    held = MDN(2, n_members=1, validation_fraction=0.5, **TINY).fit(X, y)  # 10 of 20: enough
+    held = MDN(2, n_members=1, validation_fraction=0.5, **tiny).fit(X, y)  # 10 of 20: enough
     assert held.best_epoch_ is not None
 
 
-def test_best_epoch_is_none_after_partial_fit_and_load(tmp_path):
+def test_best_epoch_is_none_after_partial_fit_and_load(tmp_path, tiny):
     X, y = table(200)
-    mdn = MDN(2, n_members=1, **TINY).fit(X, y)
+    mdn = MDN(2, n_members=1, **tiny).fit(X, y)
     assert mdn.best_epoch_ is not None
     mdn.save(tmp_path / "m.npz")
     assert mdnlite.load(tmp_path / "m.npz").best_epoch_ is None  # not a fit of its own
@@ -298,5 +297,5 @@ def test_an_ensembles_diagnostics_judge_each_component_within_its_network(ensemb
     assert len(report["mean_weights"]) == 6
     np.testing.assert_allclose(report["mean_weights"].sum(), 1.0, rtol=1e-5)
     # a weight of 1e-3 in the average is 2e-3 within a member of two: alive
-    assert mdnlite.predictions.dead_components(np.full((4, 2), 0.0008), members=2) == []
-    assert mdnlite.predictions.dead_components(np.full((4, 2), 0.0004), members=2) == [0, 1]
+    assert dead_components(np.full((4, 2), 0.0008), members=2) == []
+    assert dead_components(np.full((4, 2), 0.0004), members=2) == [0, 1]

@@ -9,8 +9,9 @@ import pytest
 import mdnlite
 from mdnlite import mixture
 from mdnlite.backend import get_xp, to_host
-from mdnlite.gradcheck import gradient_error
-from mdnlite.head import COVARIANCES, SCALE_ACTIVATIONS, MixtureHead
+from mdnlite.heads.mixture import COVARIANCES, SCALE_ACTIVATIONS, MixtureHead
+from mdnlite.nn.gradcheck import gradient_error
+from mdnlite.nn.optim import make_optimizer
 
 pytestmark = pytest.mark.gpu
 
@@ -53,7 +54,7 @@ def train_on_both(cp, head, x, y, optimizer, seed, steps=20):
     for backend, xs, ys in (("numpy", x, y), (cp, cp.asarray(x), cp.asarray(y))):
         net = mdnlite.mlp([1, 32, 32, head.n_outputs], "tanh", rng=np.random.default_rng(seed),
                           backend=backend)
-        opt = mdnlite.optim.make_optimizer(optimizer, learning_rate=1e-3, clip_norm=10.0)
+        opt = make_optimizer(optimizer, learning_rate=1e-3, clip_norm=10.0)
         for _ in range(steps):
             loss, cache = head.nll_forward(net.forward(xs), ys)
             net.backward(head.nll_backward(cache))

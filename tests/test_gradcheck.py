@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from mdnlite.gradcheck import (
+from mdnlite.nn.gradcheck import (
     directional_derivative_error,
     gradient_error,
     numerical_gradient,

@@ -12,14 +12,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from mdnlite import ELU, Dense, MixtureHead, ReLU, mlp
-from mdnlite.gradcheck import (
+from mdnlite.nn.gradcheck import (
     directional_derivative_error,
     gradient_error,
     numerical_gradient,
     relative_error,
 )
-from mdnlite.head import COVARIANCES, SCALE_ACTIVATIONS
-from mdnlite.layers import ACTIVATIONS, make_activation
+from mdnlite.heads.mixture import COVARIANCES, SCALE_ACTIVATIONS
+from mdnlite.nn.layers import ACTIVATIONS, make_activation
 
 RTOL = 1e-6
 

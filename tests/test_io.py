@@ -19,22 +19,19 @@ from mdnlite import io as mdn_io
 from model_files import read_npz, reseal, with_meta, write_npz
 
 
-def make_data(n=120, d=1, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2))
-    y = np.sin(X @ rng.normal(size=(2, d))) + 0.1 * rng.normal(size=(n, d))
-    return X, y
-
-
-def fitted(cls, d=1, **params):
-    """A small fitted model; no fixed seed, so only the saved generator state can make a
-    loaded copy train on exactly like the original."""
-    X, y = make_data(d=d)
-    kwargs = dict(hidden_sizes=(6, 5), max_epochs=3, batch_size=32, random_state=None)
-    if cls is MDN:
-        kwargs.update(n_components=3)
-    kwargs.update(params)
-    return cls(**kwargs).fit(X, y, validation_split=0.25)
+@pytest.fixture
+def fitted(make_data):
+    """``fitted(cls, d=1, **params)``: a small model fitted for the test that asks, to train on;
+    no fixed seed, so only the saved generator state can make a loaded copy train on exactly
+    like the original. (Tests that only save or read a model take conftest's small_models.)"""
+    def fit(cls, d=1, **params):
+        X, y = make_data(d=d)
+        kwargs = dict(hidden_sizes=(6, 5), max_epochs=3, batch_size=32, random_state=None)
+        if cls is MDN:
+            kwargs.update(n_components=3)
+        kwargs.update(params)
+        return cls(**kwargs).fit(X, y, validation_split=0.25)
+    return fit
 
 
 def assert_same_model(a, b, X, y):
@@ -72,7 +69,7 @@ def without_tuples(params):
 
 @pytest.mark.parametrize("d", [1, 2])
 @pytest.mark.parametrize("cls", [MDN, Regressor])
-def test_round_trip_is_exact_and_trains_on_identically(tmp_path, cls, d):
+def test_round_trip_is_exact_and_trains_on_identically(tmp_path, cls, d, fitted, make_data):
     model = fitted(cls, d=d)
     path = tmp_path / "model.npz"
     assert model.save(path) == str(path)
@@ -88,7 +85,7 @@ def test_round_trip_is_exact_and_trains_on_identically(tmp_path, cls, d):
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "rmsprop"])
-def test_other_optimizers_and_float64_round_trip(tmp_path, optimizer):
+def test_other_optimizers_and_float64_round_trip(tmp_path, optimizer, fitted, make_data):
     model = fitted(MDN, d=2, optimizer=optimizer, dtype="float64", covariance="isotropic",
                    scale_activation="elu1", min_scale=0.02, learning_rate=0.01)
     model.save(tmp_path / "m.npz")
@@ -102,7 +99,7 @@ def test_other_optimizers_and_float64_round_trip(tmp_path, optimizer):
     assert_same_model(loaded, model, X, y)
 
 
-def test_warm_start_fit_continues_identically_after_loading(tmp_path):
+def test_warm_start_fit_continues_identically_after_loading(tmp_path, fitted, make_data):
     model = fitted(Regressor, warm_start=True)
     model.save(tmp_path / "m.npz")
     loaded = mdnlite.load(tmp_path / "m.npz")
@@ -113,7 +110,7 @@ def test_warm_start_fit_continues_identically_after_loading(tmp_path):
     assert_same_model(loaded, model, X, y)
 
 
-def test_a_reduced_learning_rate_survives(tmp_path):
+def test_a_reduced_learning_rate_survives(tmp_path, make_data):
     X, y = make_data()
     plateau = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=1e3)
     model = MDN(2, hidden_sizes=(4,), learning_rate=1e-3, max_epochs=4, random_state=0,
@@ -126,27 +123,27 @@ def test_a_reduced_learning_rate_survives(tmp_path):
     assert loaded.learning_rate == 1e-3  # the constructor argument is the original one
 
 
-def test_loaded_params_equal_the_saved_ones(tmp_path):
-    model = fitted(MDN)
+def test_loaded_params_equal_the_saved_ones(tmp_path, small_models):
+    model = small_models["MDN"]
     model.save(tmp_path / "m.npz")
     assert mdnlite.load(tmp_path / "m.npz").get_params() == model.get_params()
 
 
-def test_saves_to_exactly_the_given_name(tmp_path):
-    model = fitted(Regressor)
+def test_saves_to_exactly_the_given_name(tmp_path, small_models, fitted, make_data):
+    model = small_models["Regressor"]
     path = str(tmp_path / "model.bin")
     assert model.save(path) == path
     assert os.listdir(tmp_path) == ["model.bin"]  # no ".npz" appended, no temporary left
     X, y = make_data(20, seed=1)
     np.testing.assert_array_equal(mdnlite.load(path).predict(X), model.predict(X))
-    second = fitted(Regressor)
+    second = fitted(Regressor)  # another model
     second.save(path)  # overwrites
     np.testing.assert_array_equal(mdnlite.load(path).predict(X), second.predict(X))
 
 
 # --- the file format ----------------------------------------------------------------------
 
-def test_the_file_is_plain_arrays_readable_without_pickle(tmp_path):
+def test_the_file_is_plain_arrays_readable_without_pickle(tmp_path, fitted):
     path = tmp_path / "m.npz"
     model = fitted(MDN, d=2)
     model.save(path)
@@ -180,9 +177,10 @@ def test_load_never_unpickles(tmp_path):
 # --- atomic writes ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("crash", [OSError("disk full"), KeyboardInterrupt()])
-def test_a_crash_mid_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch, crash):
+def test_a_crash_mid_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch, crash,
+                                                               small_models, make_data):
     path = tmp_path / "model.npz"
-    old = fitted(MDN)
+    old = small_models["MDN"]
     old.save(path)
     before = path.read_bytes()
 
@@ -192,9 +190,9 @@ def test_a_crash_mid_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeyp
 
     monkeypatch.setattr(mdn_io.np, "savez", savez_then_crash)
     with pytest.raises(type(crash)):
-        fitted(MDN).save(path)
+        old.save(path)
     with pytest.raises(type(crash)):
-        fitted(MDN).save(tmp_path / "new.npz")
+        old.save(tmp_path / "new.npz")
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["model.npz"]
@@ -215,9 +213,9 @@ def test_missing_file(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncated", "random bytes", "empty"])
-def test_unreadable_files(tmp_path, damage):
+def test_unreadable_files(tmp_path, damage, small_models):
     path = tmp_path / "m.npz"
-    fitted(MDN).save(path)
+    small_models["MDN"].save(path)
     data = path.read_bytes()
     if damage == "truncated":
         data = data[:len(data) // 2]
@@ -240,9 +238,9 @@ def _open_files():
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd (Linux)")
-def test_a_failed_load_closes_the_file(tmp_path):
+def test_a_failed_load_closes_the_file(tmp_path, small_models):
     path = tmp_path / "m.npz"
-    fitted(MDN).save(path)
+    small_models["MDN"].save(path)
     path.write_bytes(path.read_bytes()[:200])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
@@ -255,9 +253,9 @@ def test_a_failed_load_closes_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("key", ["params", "optimizer.v.0", "noise_variance", "meta"])
-def test_a_modified_file_fails_its_checksum(tmp_path, key):
+def test_a_modified_file_fails_its_checksum(tmp_path, key, small_models):
     path = tmp_path / "m.npz"
-    fitted(Regressor).save(path)
+    small_models["Regressor"].save(path)
     arrays = read_npz(path)
     if key == "meta":
         arrays = with_meta(arrays, lambda meta: meta["state"]["loss_curve"].__setitem__(0, 0.0))
@@ -272,9 +270,9 @@ def test_a_modified_file_fails_its_checksum(tmp_path, key):
         mdnlite.load(path)
 
 
-def test_wrong_format_version(tmp_path):
+def test_wrong_format_version(tmp_path, small_models, make_data):
     path = tmp_path / "m.npz"
-    model = fitted(MDN)
+    model = small_models["MDN"]
     model.save(path)
     arrays = read_npz(path)
     # control: the same rewrite with the right version and a fresh digest loads fine
@@ -286,7 +284,7 @@ def test_wrong_format_version(tmp_path):
         mdnlite.load(path)
 
 
-def test_an_npz_that_is_not_a_model(tmp_path):
+def test_an_npz_that_is_not_a_model(tmp_path, small_models):
     path = tmp_path / "data.npz"
     np.savez(path, a=np.arange(3), b=np.ones((2, 2)))
     with pytest.raises(ModelFileError, match="is not an mdnlite model file"):
@@ -294,14 +292,15 @@ def test_an_npz_that_is_not_a_model(tmp_path):
     np.savez(path, meta=np.array("{not json"), digest=np.array("0"))
     with pytest.raises(ModelFileError, match="is not an mdnlite model file"):
         mdnlite.load(path)
-    arrays = reseal(with_meta(read_npz(_saved(tmp_path)), lambda m: m.update(format="other")))
+    arrays = reseal(with_meta(read_npz(_saved(tmp_path, small_models)),
+                              lambda m: m.update(format="other")))
     write_npz(path, arrays)
     with pytest.raises(ModelFileError, match="is not an mdnlite model file \\(format 'other'\\)"):
         mdnlite.load(path)
 
 
-def test_an_unknown_estimator_class(tmp_path):
-    arrays = reseal(with_meta(read_npz(_saved(tmp_path)),
+def test_an_unknown_estimator_class(tmp_path, small_models):
+    arrays = reseal(with_meta(read_npz(_saved(tmp_path, small_models)),
                               lambda m: m.update({"class": "Perceptron"})))
     path = tmp_path / "other.npz"
     write_npz(path, arrays)
@@ -309,9 +308,9 @@ def test_an_unknown_estimator_class(tmp_path):
         mdnlite.load(path)
 
 
-def _saved(tmp_path):
+def _saved(tmp_path, small_models):
     path = tmp_path / "saved.npz"
-    fitted(Regressor).save(path)
+    small_models["Regressor"].save(path)
     return path
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mdnlite import SGD, Adam, RMSProp
-from mdnlite.optim import make_optimizer
+from mdnlite.nn.optim import make_optimizer
 
 P0 = [1.0, -2.0, 0.5]
 G1 = [0.5, 1.0, -2.0]

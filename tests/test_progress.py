@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import mdnlite
-from mdnlite import progress
+from mdnlite.estimators import progress
 
 SMALL = dict(hidden_sizes=(4,), batch_size=32, random_state=0)
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import mdnlite
-from mdnlite import estimator, mixture
-from mdnlite.head import MixtureHead
-from mdnlite.kmeans import kmeans
-from mdnlite.layers import Dense
-from mdnlite.mdninit import inverse_scale_activation, mdninit
-from mdnlite.scaling import Standardizer
+from mdnlite import mixture
+from mdnlite.estimators import defaults
+from mdnlite.estimators.initialisation import inverse_scale_activation, kmeans, mdninit
+from mdnlite.estimators.scaling import Standardizer
+from mdnlite.heads.mixture import SCALE_ACTIVATIONS, MixtureHead
+from mdnlite.nn.layers import Dense
 from strict_backend import assert_same_results, strict
 
 NO_REG = dict(input_noise=0.0, target_noise=0.0, weight_decay=0.0,
@@ -21,18 +21,11 @@ NO_REG = dict(input_noise=0.0, target_noise=0.0, weight_decay=0.0,
 SMALL = dict(hidden_sizes=(8,), max_epochs=4, batch_size=32, random_state=0)
 
 
-def make_data(N=200, d=1, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-1, 1, (N, 2))
-    y = np.sin(3 * X[:, :1]) + 0.1 * rng.standard_normal((N, d))
-    return X, y
-
-
 # --- standardisation ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("covariance", ["isotropic", "diagonal", "full"])
-def test_score_is_the_standardised_score_less_the_log_jacobian(covariance):
-    X, y = make_data(150, d=2)
+def test_score_is_the_standardised_score_less_the_log_jacobian(covariance, sine_data):
+    X, y = sine_data(150, d=2)
     X, y = 40 + 30 * X, -5e3 + 1e3 * y  # far from standard units
     model = mdnlite.MDN(3, covariance=covariance, dtype="float64", **SMALL).fit(X, y)
     s = model.standardizer_
@@ -48,8 +41,8 @@ def test_score_is_the_standardised_score_less_the_log_jacobian(covariance):
 
 
 @pytest.mark.parametrize("covariance", ["isotropic", "diagonal", "full"])
-def test_predict_mixture_is_in_user_units(covariance):
-    X, y = make_data(100, d=2)
+def test_predict_mixture_is_in_user_units(covariance, sine_data):
+    X, y = sine_data(100, d=2)
     y = 7.0 + np.array([100.0, 0.01]) * y
     model = mdnlite.MDN(2, covariance=covariance, dtype="float64", **SMALL).fit(X, y)
     s = model.standardizer_
@@ -69,9 +62,9 @@ def test_predict_mixture_is_in_user_units(covariance):
 
 
 @pytest.mark.parametrize("a", [1e6, 1e-6])
-def test_the_units_of_the_data_change_the_nll_by_the_log_jacobian_only(a):
-    X, y = make_data(120)
-    X_test, y_test = make_data(300, seed=1)
+def test_the_units_of_the_data_change_the_nll_by_the_log_jacobian_only(a, sine_data):
+    X, y = sine_data(120)
+    X_test, y_test = sine_data(300, seed=1)
     kw = dict(dtype="float64", **SMALL)
     base = mdnlite.MDN(3, **kw).fit(X, y)
     moved = mdnlite.MDN(3, **kw).fit(a * (X + 100), a * (y + 100))
@@ -82,15 +75,15 @@ def test_the_units_of_the_data_change_the_nll_by_the_log_jacobian_only(a):
                                a * (base.predict(X_test) + 100), rtol=1e-6)
 
 
-def test_without_standardisation_the_units_matter():
-    X, y = make_data(120)
+def test_without_standardisation_the_units_matter(sine_data):
+    X, y = sine_data(120)
     model = mdnlite.MDN(2, standardize=False, dtype="float64", **SMALL).fit(X, 1e3 * y)
     s = model.standardizer_
     assert (s.x_mean == 0).all() and (s.y_scale == 1).all() and s.log_jacobian == 0.0
 
 
-def test_the_statistics_are_kept_by_save_load_warm_start_and_partial_fit(tmp_path):
-    X, y = make_data(120)
+def test_the_statistics_are_kept_by_save_load_warm_start_and_partial_fit(tmp_path, sine_data):
+    X, y = sine_data(120)
     model = mdnlite.MDN(2, warm_start=True, **SMALL).fit(X, 10 * y)
     stats = {k: v.copy() for k, v in model.standardizer_.state().items()}
     loaded = mdnlite.load(model.save(tmp_path / "m.npz"))
@@ -105,8 +98,8 @@ def test_the_statistics_are_kept_by_save_load_warm_start_and_partial_fit(tmp_pat
             np.testing.assert_array_equal(v, stats[k])
 
 
-def test_the_regressor_standardises_too():
-    X, y = make_data(200)
+def test_the_regressor_standardises_too(sine_data):
+    X, y = sine_data(200)
     r = mdnlite.Regressor(**SMALL).fit(X, 1e4 * y + 3e5)
     s = r.standardizer_
     assert s.y_mean[0] == pytest.approx(1e4 * y.mean() + 3e5)
@@ -126,8 +119,8 @@ def test_a_constant_column_is_only_centred():
     np.testing.assert_array_equal(s.y_mean, [-2.0])
 
 
-def test_values_that_overflow_once_standardised_are_refused():
-    X, y = make_data(50)
+def test_values_that_overflow_once_standardised_are_refused(sine_data):
+    X, y = sine_data(50)
     model = mdnlite.MDN(2, **SMALL).fit(X, y)
     with np.errstate(all="ignore"), pytest.raises(ValueError, match="^X has values too large"):
         model.predict(np.full((2, 2), 1e300))
@@ -135,12 +128,12 @@ def test_values_that_overflow_once_standardised_are_refused():
 
 # --- budget, schedule, regularisation ----------------------------------------------------
 
-def test_auto_budget_is_a_number_of_steps(monkeypatch):
-    assert estimator.auto_epochs(300, 256) == 5000  # 2 steps an epoch
-    assert estimator.auto_epochs(10_000, 256) == 250  # 40 steps an epoch
-    assert estimator.auto_epochs(10**7, 256) == 1
+def test_auto_budget_is_a_number_of_steps(monkeypatch, sine_data):
+    assert defaults.auto_epochs(300, 256) == 5000  # 2 steps an epoch
+    assert defaults.auto_epochs(10_000, 256) == 250  # 40 steps an epoch
+    assert defaults.auto_epochs(10**7, 256) == 1
     monkeypatch.setattr("mdnlite.estimators.defaults.AUTO_STEPS", 40)
-    X, y = make_data(100)
+    X, y = sine_data(100)
     model = mdnlite.MDN(2, hidden_sizes=(4,), batch_size=32, early_stopping=False,
                         random_state=0).fit(X, y)
     assert model.n_epochs_ == 10 and model.optimizer_.iterations == 40
@@ -150,8 +143,8 @@ def test_auto_budget_is_a_number_of_steps(monkeypatch):
     assert held.n_epochs_ <= 14 and held.optimizer_.iterations == 3 * held.n_epochs_
 
 
-def test_cosine_schedule_and_a_callback_that_lowers_the_rate():
-    X, y = make_data(64)
+def test_cosine_schedule_and_a_callback_that_lowers_the_rate(sine_data):
+    X, y = sine_data(64)
     model = mdnlite.MDN(2, hidden_sizes=(4,), max_epochs=6, batch_size=64, learning_rate=0.01,
                         random_state=0).fit(X, y)
     expected = [0.01 * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * e / 6))) for e in range(6)]
@@ -166,14 +159,14 @@ def test_cosine_schedule_and_a_callback_that_lowers_the_rate():
                                rtol=1e-12)
 
 
-def test_noise_and_weight_decay_follow_the_data_size():
-    X, y = make_data(300)
+def test_noise_and_weight_decay_follow_the_data_size(sine_data):
+    X, y = sine_data(300)
     model = mdnlite.MDN(2, early_stopping=False, **SMALL).fit(X, y)
     # the inputs' noise follows their number of columns (2 here), the targets' that of one
-    assert model.noise_ == (estimator.auto_noise(300, 2), estimator.auto_noise(300))
-    assert estimator.auto_noise(300) == pytest.approx(1.4 / math.sqrt(300))
-    assert estimator.auto_noise(300, 2) == pytest.approx(2 * 1.4 / math.sqrt(300))
-    assert estimator.auto_noise(1) == 1.0  # capped
+    assert model.noise_ == (defaults.auto_noise(300, 2), defaults.auto_noise(300))
+    assert defaults.auto_noise(300) == pytest.approx(1.4 / math.sqrt(300))
+    assert defaults.auto_noise(300, 2) == pytest.approx(2 * 1.4 / math.sqrt(300))
+    assert defaults.auto_noise(1) == 1.0  # capped
     assert model.optimizer_.weight_decay == pytest.approx(3 / 300)
     split = mdnlite.MDN(2, **SMALL).fit(X, y, validation_split=0.25)  # N counts training rows
     assert split.optimizer_.weight_decay == pytest.approx(3 / 225)
@@ -185,8 +178,8 @@ def test_noise_and_weight_decay_follow_the_data_size():
     assert mdnlite.Regressor(**SMALL).fit(X, y).noise_ == (0.0, 0.0)
 
 
-def test_noise_changes_training_but_never_predictions():
-    X, y = make_data(100)
+def test_noise_changes_training_but_never_predictions(sine_data):
+    X, y = sine_data(100)
     noisy = mdnlite.MDN(2, input_noise=0.3, target_noise=0.3, **SMALL).fit(X, y)
     clean = mdnlite.MDN(2, **dict(SMALL, **NO_REG)).fit(X, y)
     assert not np.array_equal(noisy.get_weights(), clean.get_weights())
@@ -221,8 +214,8 @@ def test_weight_decay_flushes_subnormal_weights():
     ("max_epochs", "forever", TypeError),
     ("init", "zeros", ValueError),
 ])
-def test_bad_new_hyperparameters_are_refused(name, value, error):
-    X, y = make_data(20)
+def test_bad_new_hyperparameters_are_refused(name, value, error, sine_data):
+    X, y = sine_data(20)
     with pytest.raises(error, match=name):
         mdnlite.MDN(2, **dict(SMALL, **{name: value})).fit(X, y)
 
@@ -254,7 +247,6 @@ def test_mdninit_starts_the_mixture_on_the_kmeans_clusters(covariance, scale_act
 
 @pytest.mark.parametrize("name", ["softplus", "exp", "elu1"])
 def test_inverse_scale_activation(name):
-    from mdnlite.head import SCALE_ACTIVATIONS
     sigma = np.array([1e-3, 0.2, 1.0, 3.0, 50.0])
     s = inverse_scale_activation(name, sigma)
     np.testing.assert_allclose(SCALE_ACTIVATIONS[name].forward(s), sigma, rtol=1e-12)
@@ -268,16 +260,16 @@ def test_mdninit_with_fewer_targets_than_components():
     assert set(np.round(means, 12)) == {0.0, 1.0}
 
 
-def test_random_init_leaves_the_output_layer_alone():
-    X, y = make_data(50)
+def test_random_init_leaves_the_output_layer_alone(sine_data):
+    X, y = sine_data(50)
     a = mdnlite.MDN(2, init="random", **dict(SMALL, max_epochs=1, learning_rate=1e-12)).fit(X, y)
     assert np.all(a.network_.layers[-1].params[1] == pytest.approx(0, abs=1e-6))
 
 
 # --- the strict device stand-in ----------------------------------------------------------
 
-def _fit_in_units(xp):
-    X, y = make_data(80, d=2)
+def _fit_in_units(xp, sine_data):
+    X, y = sine_data(80, d=2)
     X, y = 50 + 20 * X, 1e4 * y
     dev = strict.asarray if xp is strict else np.asarray
     model = mdnlite.MDN(3, covariance="full", backend=xp, **SMALL).fit(dev(X), dev(y))
@@ -286,5 +278,5 @@ def _fit_in_units(xp):
             "mixture": model.predict_mixture(dev(X)), "weights": model.get_weights()}
 
 
-def test_standardised_fits_on_the_strict_backend_match_numpy():
-    assert_same_results(_fit_in_units(strict), _fit_in_units(np), {"mixture"})
+def test_standardised_fits_on_the_strict_backend_match_numpy(sine_data):
+    assert_same_results(_fit_in_units(strict, sine_data), _fit_in_units(np, sine_data), {"mixture"})

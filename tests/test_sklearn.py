@@ -52,11 +52,13 @@ def expected_failed_checks(estimator):
     return EXPECTED_FAILED[type(estimator).__name__]
 
 
-def data(N=120, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-1, 1, (N, 2))
-    y = np.sin(3 * X[:, 0]) + 0.1 * rng.standard_normal(N)
-    return X, y
+@pytest.fixture(scope="module")
+def data(sine_data):
+    """``data(N=120)``: conftest's sine_data with its target 1-D, as scikit-learn passes it."""
+    def one_target(N=120):
+        X, y = sine_data(N)
+        return X, y[:, 0]
+    return one_target
 
 
 # --- scikit-learn's own checks -------------------------------------------------------------
@@ -107,7 +109,7 @@ def test_not_fitted_is_scikit_learn_s_error_too():
 
 # --- clone, pipelines, searches, cross-validation ---------------------------------------------
 
-def test_clone_copies_parameters_not_state():
+def test_clone_copies_parameters_not_state(data):
     X, y = data()
     model = MDN(3, **SMALL).fit(X, y)
     copy = clone(model)
@@ -115,7 +117,7 @@ def test_clone_copies_parameters_not_state():
     np.testing.assert_array_equal(copy.fit(X, y).get_weights(), model.get_weights())
 
 
-def test_pipeline_grid_search_uses_the_log_likelihood():
+def test_pipeline_grid_search_uses_the_log_likelihood(data):
     X, y = data(150)
     X = 1e3 * X + 5  # something for the scaler to do
     pipe = make_pipeline(StandardScaler(), MDN(**SMALL))
@@ -134,7 +136,7 @@ def test_pipeline_grid_search_uses_the_log_likelihood():
     assert grid.predict(X[:4]).shape == (4,)
 
 
-def test_randomized_search_and_cross_validation():
+def test_randomized_search_and_cross_validation(data):
     X, y = data(150)
     search = RandomizedSearchCV(Regressor(**SMALL), {"learning_rate": [1e-3, 1e-2, 3e-2]},
                                 n_iter=2, cv=3, random_state=0, error_score="raise")
@@ -146,7 +148,7 @@ def test_randomized_search_and_cross_validation():
     assert np.isfinite(result["test_score"]).all() and np.isfinite(result["train_score"]).all()
 
 
-def test_gaussian_mixture_in_a_search():
+def test_gaussian_mixture_in_a_search(data):
     X, y = data(200)
     joint = np.column_stack([X, y])
     grid = GridSearchCV(GaussianMixture(random_state=0), {"n_components": [1, 4]}, cv=3,
@@ -157,7 +159,7 @@ def test_gaussian_mixture_in_a_search():
 
 # --- data frames, pickles, invariance ----------------------------------------------------------
 
-def test_data_frame_feature_names():
+def test_data_frame_feature_names(data):
     pd = pytest.importorskip("pandas")
     X, y = data()
     frame = pd.DataFrame(X, columns=["height", "age"])
@@ -176,7 +178,7 @@ def test_data_frame_feature_names():
         plain.predict(frame)
 
 
-def test_feature_names_are_saved(tmp_path):
+def test_feature_names_are_saved(tmp_path, data):
     pd = pytest.importorskip("pandas")
     X, y = data()
     model = MDN(2, **SMALL).fit(pd.DataFrame(X, columns=["a", "b"]), y)
@@ -189,7 +191,7 @@ def test_feature_names_are_saved(tmp_path):
 
 
 @pytest.mark.parametrize("cls", [MDN, Regressor])
-def test_a_pickle_carries_no_data(cls):
+def test_a_pickle_carries_no_data(cls, data):
     X, y = data(200)
     model = cls(**SMALL).fit(X, y)
     size = len(pickle.dumps(model))
@@ -205,7 +207,7 @@ def test_a_pickle_carries_no_data(cls):
 
 
 @pytest.mark.parametrize("cls", [MDN, Regressor])
-def test_score_samples_on_subsets_and_permutations(cls):
+def test_score_samples_on_subsets_and_permutations(cls, data):
     X, y = data(60)
     model = cls(**SMALL).fit(X, y)
     full = model.score_samples(X, y)

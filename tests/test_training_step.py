@@ -14,14 +14,19 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import mdnlite
-from mdnlite import cholesky, training
-from mdnlite.head import SCALE_ACTIVATIONS, MixtureHead
-from mdnlite.layers import ELU, Dense, ReLU
-from mdnlite.optim import make_optimizer
+from mdnlite.estimators import training
+from mdnlite.heads.mixture import SCALE_ACTIVATIONS, MixtureHead
+from mdnlite.mixture import cholesky
+from mdnlite.nn.layers import ELU, Dense, ReLU
+from mdnlite.nn.optim import make_optimizer
 
 from strict_backend import DeviceArray, strict
 
-TINY = dict(hidden_sizes=(8,), max_epochs=3, batch_size=32, random_state=0, verbose=0)
+
+@pytest.fixture(scope="module")
+def tiny(tiny):
+    """The shared smallest settings, in batches of 32."""
+    return dict(tiny, batch_size=32)
 
 
 def _data(N=120, D=1, seed=0):
@@ -64,7 +69,7 @@ def test_a_network_gives_the_same_gradients_after_a_transposed_forward():
 
 
 @pytest.mark.parametrize("covariance", ["diagonal", "full"])
-def test_the_head_trains_on_the_last_layers_own_array(covariance, monkeypatch):
+def test_the_head_trains_on_the_last_layers_own_array(covariance, monkeypatch, tiny):
     """What the training step hands the head is the array the last layer wrote, (n_outputs,
     B) and C-contiguous: no z.T copy between them."""
     X, y = _data(96, D=2)
@@ -83,7 +88,7 @@ def test_the_head_trains_on_the_last_layers_own_array(covariance, monkeypatch):
 
     monkeypatch.setattr(Dense, "apply", apply)
     monkeypatch.setattr(MixtureHead, "loss_forward_t", spy)
-    model = mdnlite.MDN(3, n_members=1, covariance=covariance, **TINY).fit(X, y)
+    model = mdnlite.MDN(3, n_members=1, covariance=covariance, **tiny).fit(X, y)
     n_out = model.head_.n_outputs
     steps = [(zt, c) for zt, c in seen if zt.shape[1] == 32]  # the training batches
     assert len(steps) == 3 * 3
@@ -123,7 +128,7 @@ def test_the_training_step_is_the_five_public_lines(covariance):
     np.testing.assert_allclose(nets[1].flat_params, nets[0].flat_params, rtol=1e-12, atol=1e-14)
 
 
-def test_fit_runs_the_public_training_step(monkeypatch):
+def test_fit_runs_the_public_training_step(monkeypatch, tiny):
     calls, real_step = [], training.training_step
 
     def counted(*args):
@@ -132,13 +137,13 @@ def test_fit_runs_the_public_training_step(monkeypatch):
 
     monkeypatch.setattr(training, "training_step", counted)
     X, y = _data(96, D=2)
-    mdnlite.MDN(3, n_members=1, **TINY).fit(X, y)
+    mdnlite.MDN(3, n_members=1, **tiny).fit(X, y)
     assert calls == [32] * 9  # 3 epochs of 3 batches of 32 rows
 
 
 # --- the full-covariance head never assembles L -----------------------------------------------
 
-def test_training_a_full_covariance_model_builds_no_dense_factor(monkeypatch):
+def test_training_a_full_covariance_model_builds_no_dense_factor(monkeypatch, tiny):
     inside, built = [False], []
     real_factors, real_epoch = cholesky.factors, training.run_epoch
 
@@ -156,7 +161,7 @@ def test_training_a_full_covariance_model_builds_no_dense_factor(monkeypatch):
     monkeypatch.setattr(cholesky, "factors", factors)
     monkeypatch.setattr(training, "run_epoch", run_epoch)
     X, y = _data(96, D=3)
-    model = mdnlite.MDN(2, n_members=1, covariance="full", **TINY).fit(X, y)
+    model = mdnlite.MDN(2, n_members=1, covariance="full", **tiny).fit(X, y)
     assert len(model.loss_curve_) == 3 and np.isfinite(model.loss_curve_).all()
     assert True not in built  # the end-of-fit checks, outside the epochs, may build L
     assert model.predict_mixture(X[:4]).scales.shape == (4, 2, 3, 3)
@@ -298,7 +303,7 @@ def test_scratch_arrays_are_not_copied_and_follow_new_shapes(name):
 
 # --- an epoch reads from the device at its end only --------------------------------------------
 
-def test_an_epoch_reads_from_the_device_twice_at_its_end_whatever_its_steps(monkeypatch):
+def test_an_epoch_reads_from_the_device_twice_at_its_end_whatever_its_steps(monkeypatch, tiny):
     """The loss and the flag saying the weights are finite, which is queued before the loss
     is read; the steps themselves read nothing."""
     reads = []
@@ -311,7 +316,7 @@ def test_an_epoch_reads_from_the_device_twice_at_its_end_whatever_its_steps(monk
 
         monkeypatch.setattr(DeviceArray, method, counted)
     X, y = _data(200)
-    model = mdnlite.MDN(2, n_members=1, backend=strict, **dict(TINY, max_epochs=1, warm_start=True))
+    model = mdnlite.MDN(2, n_members=1, backend=strict, **dict(tiny, max_epochs=1, warm_start=True))
     model.fit(X, y)
     counts = []
     for epochs in (2, 5):
@@ -322,10 +327,10 @@ def test_an_epoch_reads_from_the_device_twice_at_its_end_whatever_its_steps(monk
     assert counts[1] - counts[0] == 2 * (5 - 2)  # 7 steps an epoch, 2 reads
 
 
-def test_subnormal_weights_are_flushed_every_few_epochs(monkeypatch):
+def test_subnormal_weights_are_flushed_every_few_epochs(monkeypatch, tiny):
     X, y = _data(64)
     flushed = []
-    model = mdnlite.MDN(2, n_members=1, weight_decay=1e-3, **dict(TINY, max_epochs=1, warm_start=True))
+    model = mdnlite.MDN(2, n_members=1, weight_decay=1e-3, **dict(tiny, max_epochs=1, warm_start=True))
     model.fit(X, y)
     real = model.optimizer_.flush_subnormals
     monkeypatch.setattr(model.optimizer_, "flush_subnormals",
