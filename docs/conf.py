@@ -92,7 +92,7 @@ def _directive(obj):
 
 # the public modules directly under mdnlite (those that exist), in the order of the API index
 PUBLIC_MODULES = ("mixture", "plot", "datasets", "nn", "heads", "estimators", "io", "backend",
-                  "exceptions")
+                  "exceptions", "config")
 GENERATED = "api/generated"  # autosummary's pages, a folder git ignores
 
 

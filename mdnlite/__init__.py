@@ -6,6 +6,7 @@ and is trained by minimising the negative log-likelihood, with every gradient de
 
 from . import _aliases, datasets, mixture, plot
 from .backend import get_xp, resolve_dtype, to_host
+from .config import config_context, get_config, set_config
 from .estimators.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
 from .estimators.gmm import GaussianMixture
 from .estimators.mdn import MDN
@@ -60,5 +61,8 @@ __all__ = [
     "plot",
     "mlp",
     "resolve_dtype",
+    "config_context",
+    "get_config",
+    "set_config",
     "to_host",
 ]

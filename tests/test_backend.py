@@ -223,7 +223,8 @@ EXERCISED = {
                 "ModelFileError", "datasets", "plot",
                 "DivergenceWarning",  # test_adversarial_training.py, on the strict backend
                 "Parallel", "OverfittingWarning",  # test_generalisation.py, on the strict backend
-                "GaussianMixture"},  # test_gmm.py covers it on the strict backend
+                "GaussianMixture",  # test_gmm.py covers it on the strict backend
+                "config_context", "get_config", "set_config"},  # test_resources.py, strict
     "mixture": {"Mixture", "log_prob", "responsibilities", "mean", "variance", "covariance",
                 "approx_mode", "sample", "component_log_density",
                 # the predictive distribution: test_predictive.py, on the strict backend

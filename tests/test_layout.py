@@ -102,7 +102,8 @@ def test_an_old_module_path_is_the_module_that_holds_it_now():
 
 def test_the_old_paths_are_no_files_and_no_attributes_beyond_them():
     files = {p.stem for p in PACKAGE.glob("*.py")}
-    assert files == {"__init__", "_aliases", "backend", "datasets", "exceptions", "validation"}
+    assert files == {"__init__", "_aliases", "backend", "config", "datasets", "exceptions",
+                     "validation"}
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         mdnlite.nothing  # noqa: B018
     with pytest.raises(ModuleNotFoundError):

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import io
 from ..backend import array_module, get_xp, resolve_dtype
+from ..config import blas_limit
 from ..exceptions import (DivergenceWarning, NonFiniteLossError, NotFittedError,  # noqa: F401
                           OverfittingWarning, not_fitted)
 from ..nn.layers import make_activation
@@ -361,10 +362,15 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         An interrupt anywhere before the curves are written puts the epoch's start back, so
         the weights never hold an epoch that ``n_epochs_`` and the curves do not count."""
         saved = training.snapshot(self.network_, self.optimizer_)
+        # the BLAS threads for this size of step (config.blas_threads_for), the caller's
+        # setting back after the epoch: set per epoch, never per step
+        work = min(self.batch_size, len(rows)) * self.network_.largest_product
         try:
-            train_loss = training.run_epoch(self.network_, self.head_, self.optimizer_, data,
-                                            rows, self.n_features_in_, self.batch_size,
-                                            self._rng, self.n_epochs_, noise, saved)
+            with blas_limit(work, self._xp):
+                train_loss = training.run_epoch(self.network_, self.head_, self.optimizer_,
+                                                data, rows, self.n_features_in_,
+                                                self.batch_size, self._rng, self.n_epochs_,
+                                                noise, saved)
             offset = self._loss_offset
             logs = {"loss": train_loss + offset}
             if val is not None:

@@ -111,9 +111,9 @@ class ConditionalGaussianMixture(MixturePredictions):
     def _log_prob(self, X, y):
         return density.log_prob(y, *self._mixture(X))
 
-    def _targets_and_mixture(self, X, y):
+    def _targets_and_inputs(self, X, y):
         X, y = self._pair(X, y)
-        return y, self._mixture(X)
+        return y, X
 
     def _pair(self, X, y):
         return check_pair(X, y, xp=self._xp, dtype=self.target_means_.dtype,

@@ -6,6 +6,7 @@ layers), and hands the mixture back in the user's units. What the mixture then a
 the prediction interface of ``predictions.MixturePredictions``.
 """
 
+from ..config import blas_limit
 from ..mixture import density
 from ..nn.network import Parallel
 from ..validation import check_array, check_feature_names, check_pair
@@ -39,10 +40,12 @@ class Inputs:
         dtype = self.network_.flat_params.dtype
         return self.standardizer_.inputs(X, dtype), self.standardizer_.targets(y, dtype)
 
-    def _targets_and_mixture(self, X, y):
+    def _targets_and_inputs(self, X, y):
+        """(y checked, in the user's units and the network's dtype; X checked and
+        standardised): what ``_mixture`` takes, with the targets its answers are for."""
         X, y = self._check_data(X, y)
-        m = self._mixture(self.standardizer_.inputs(X, self.network_.flat_params.dtype))
-        return self._xp.asarray(y, dtype=m.means.dtype), m
+        dtype = self.network_.flat_params.dtype
+        return self._xp.asarray(y, dtype=dtype), self.standardizer_.inputs(X, dtype)
 
     def _log_prob(self, X, y):
         """log p(y | x) in the user's units for standardised X and y: the log-density of the
@@ -63,9 +66,11 @@ class Inputs:
         """Network outputs for checked X, in chunks of EVAL_BATCH rows; the layers keep none
         of X (a pickle of the model after a prediction carries no data)."""
         net = self.network_
-        if X.shape[0] <= EVAL_BATCH:
-            return net.predict(X)
-        parts = [net.predict(X[s:s + EVAL_BATCH]) for s in range(0, X.shape[0], EVAL_BATCH)]
+        with blas_limit(min(X.shape[0], EVAL_BATCH) * net.largest_product, self._xp):
+            if X.shape[0] <= EVAL_BATCH:
+                return net.predict(X)
+            parts = [net.predict(X[s:s + EVAL_BATCH])
+                     for s in range(0, X.shape[0], EVAL_BATCH)]
         if isinstance(net, Parallel):  # a list of outputs per chunk: joined member by member
             return [self._xp.concatenate(member, axis=0) for member in zip(*parts)]
         return self._xp.concatenate(parts, axis=0)

@@ -14,7 +14,9 @@ import numpy as np
 from ..backend import array_module, to_host
 from ..mixture import density, meanshift, scores, univariate
 from ..mixture.density import ScaleNames
-from ..validation import check_fraction
+from ..config import join_rows, row_blocks
+from ..validation import check_fraction, check_positive_int, check_random_state, check_real
+from .progress import block_progress
 
 __all__ = ["MixturePredictions", "MixtureParameters", "Modes", "result_dtype"]
 
@@ -83,36 +85,81 @@ class MixturePredictions:
             value = value.reshape(value.shape[:value.ndim - target_axes])
         return value
 
-    def _mixture_at(self, X):
-        return self._mixture(self._inputs(X))
+    # --- rows in blocks ---------------------------------------------------------------------
+    #
+    # Every method checks its inputs once, then computes p(y | x) and its answer for blocks of
+    # rows small enough for ``config.prediction_memory`` (``_ELEMENTS``: the array elements
+    # a row needs at once, from the mixture's sizes), and joins the blocks' results: memory
+    # stays bounded whatever N, and the results are those of one block to the last bit.
+
+    def _sizes(self, X):
+        """(K, D, S) of the mixtures of checked inputs X: components, target dimensions and
+        scale entries per component (D for standard deviations, D² for factors)."""
+        m = self._mixture(X[:1])
+        K, D = m.means.shape[1:]
+        return K, D, D * D if density.is_full(m.means, m.scales) else D
+
+    def _blockwise(self, name, X, compute, elements, y=None, multiple=None):
+        """``compute(mixture of X[b], y[b])`` for each block b of rows of checked X, joined
+        along rows; ``elements(K, D, S)``: the array elements one row needs; ``y``: None,
+        an array or a tuple of arrays (or None) with X's rows; ``multiple(K, D, S)``: a
+        number of rows that every block but the last is a multiple of."""
+        N = X.shape[0]
+        blocks = [slice(0, N)]
+        if N > 1:
+            K, D, S = self._sizes(X)
+            blocks = row_blocks(N, elements(K, D, S) + _MIXTURE * K * (1 + D + S),
+                                multiple=1 if multiple is None else multiple(K, D, S))
+        display = block_progress(getattr(self, "verbose", 0), name, N, len(blocks))
+        parts = []
+        for i, rows in enumerate(blocks):
+            parts.append(compute(self._mixture(X[rows]), _rows(y, rows)))
+            if display is not None:
+                display.update(i, rows.stop)
+        if display is not None:
+            display.close()
+        return join_rows(parts, array_module(X))
+
+    def _at(self, name, X, compute, elements=lambda K, D, S: 0):
+        """``compute(mixture)`` over the rows of inputs X (checked here), in blocks."""
+        return self._blockwise(name, self._inputs(X), lambda m, _: compute(m), elements)
+
+    def _with_targets(self, name, X, y, compute, elements=lambda K, D, S: 0):
+        """``compute(mixture, y)`` over the rows of X and y (checked here), in blocks; y in
+        the user's units and in the mixture's dtype."""
+        y, X = self._targets_and_inputs(X, y)
+        return self._blockwise(name, X, compute, elements, y)
 
     def predict(self, X):
         """Conditional mean E[y | x] = Σ_k π_k(x) μ_k(x), (N, D) (or (N,), see above)."""
-        m = self._mixture_at(X)
-        return self._result(density.mean(m.log_weights, m.means), X)
+        return self._result(self._at("predict", X,
+                                     lambda m: density.mean(m.log_weights, m.means)), X)
 
     def predict_variance(self, X):
         """Conditional variance of each target dimension (law of total variance), (N, D)."""
-        return self._result(density.variance(*self._mixture_at(X)), X)
+        return self._result(self._at("predict_variance", X,
+                                     lambda m: density.variance(*m)), X)
 
     def predict_covariance(self, X):
         """Conditional covariance matrix (law of total covariance), (N, D, D); (N,), the
         variance, for a model fitted on 1-D targets."""
-        return self._result(density.covariance(*self._mixture_at(X)), X, target_axes=2)
+        return self._result(self._at("predict_covariance", X, lambda m: density.covariance(*m),
+                                     lambda K, D, S: 4 * K * D * D), X, target_axes=2)
 
     def predict_mode(self, X):
         """The highest mode of p(y | x), the most probable y, (N, D): found among every
         local mode (``predict_modes``), so it follows one branch of a multi-valued map
         instead of jumping with the heaviest component."""
         # the highest mode is kept whatever the threshold: no prominence to work out
-        top = meanshift.modes(*self._mixture_at(X), min_prominence=0, min_density_ratio=0)
-        return self._result(top[0][:, 0], X)
+        top = self._at("predict_mode", X, lambda m: meanshift.modes(
+            *m, min_prominence=0, min_density_ratio=0)[0][:, 0], _MODES)
+        return self._result(top, X)
 
     def predict_approx_mode(self, X):
         """Mean of the heaviest component, μ_{argmax π}, the usual approximate mode, (N, D).
         Cheap, but it jumps between branches where two weights cross."""
-        m = self._mixture_at(X)
-        return self._result(density.approx_mode(m.log_weights, m.means), X)
+        return self._result(self._at("predict_approx_mode", X, lambda m: density.approx_mode(
+            m.log_weights, m.means)), X)
 
     def predict_modes(self, X, min_prominence=meanshift.MIN_PROMINENCE,
                       min_density_ratio=meanshift.MIN_DENSITY_RATIO):
@@ -128,22 +175,24 @@ class MixturePredictions:
         tails, are not modes; both 0 keep every local maximum. See ``meanshift.modes``."""
         check_fraction(min_prominence, "min_prominence", closed=True)
         check_fraction(min_density_ratio, "min_density_ratio", closed=True)
-        values, log_density, count = meanshift.modes(
-            *self._mixture_at(X), min_prominence=min_prominence,
-            min_density_ratio=min_density_ratio)
+        values, log_density, count = self._at("predict_modes", X, lambda m: meanshift.modes(
+            *m, min_prominence=min_prominence, min_density_ratio=min_density_ratio), _MODES)
         return Modes(self._result(values, X), log_density.astype(result_dtype(X)), count)
 
     def cdf(self, X, y):
         """P(Y_d <= y_d | x) for each sample and target dimension, (N, D) (or (N,)): the
         marginal CDFs when D > 1."""
-        y, m = self._targets_and_mixture(X, y)
-        return self._result(univariate.cdf(y, *m), X)
+        return self._result(self._with_targets("cdf", X, y, lambda m, t: univariate.cdf(t, *m),
+                                               _CDF), X)
 
     def predict_quantiles(self, X, q):
         """The quantiles of each target's conditional distribution at levels q in (0, 1):
         (N, Q, D), (N, Q) for 1-D targets, and without the Q axis for a scalar q.
         Root finding on the CDF, to about 1e-12 of the narrowest scale in float64."""
-        values = univariate.quantiles(q, *self._mixture_at(X))
+        n_levels = int(np.size(q))
+        univariate.check_levels(q)  # refused before any work
+        values = self._at("predict_quantiles", X, lambda m: univariate.quantiles(q, *m),
+                          lambda K, D, S: _QUANTILE * max(n_levels, 1) * K * D)
         if np.ndim(q) == 0:
             values = values[:, 0]
         return self._result(values, X)
@@ -156,7 +205,9 @@ class MixturePredictions:
         set of that probability, a union of at most K intervals for a multimodal p(y | x):
         an array (N, K, 2) of [lower, upper] rows, left to right, NaN-padded.
         """
-        lower, upper = _interval(self._mixture_at(X), coverage, kind)
+        _check_kind(kind)
+        lower, upper = self._at("predict_interval", X,
+                                lambda m: _interval(m, coverage, kind), _interval_cost(kind))
         if kind == "hdr":
             xp = array_module(lower)
             return xp.stack([lower, upper], axis=-1).astype(result_dtype(X), copy=False)
@@ -165,15 +216,20 @@ class MixturePredictions:
     def crps(self, X, y):
         """The continuous ranked probability score of each sample (closed form, in the
         units of y; lower is better), (N, D) per target dimension (or (N,))."""
-        y, m = self._targets_and_mixture(X, y)
-        return self._result(scores.crps(y, *m), X)
+        return self._result(self._with_targets("crps", X, y, lambda m, t: scores.crps(t, *m),
+                                               lambda K, D, S: _PAIRS * K * K * D), X)
 
     def energy_score(self, X, y, n_samples=1000, random_state=None):
         """The energy score E‖Y - y‖ - ½ E‖Y - Y'‖ of each sample, (N,), from
         2 ``n_samples`` draws per input seeded by ``random_state``: the multivariate
         CRPS (equal to it for one target dimension, up to Monte Carlo error)."""
-        y, m = self._targets_and_mixture(X, y)
-        values = density.energy_score(y, *m, n_samples, rng=random_state)
+        n = check_positive_int(n_samples, "n_samples")
+        rng = check_random_state(random_state)  # one generator for every block, in order
+        y, Xc = self._targets_and_inputs(X, y)
+        # blocks of whole chunks of density.energy_score draw what one call would
+        values = self._blockwise("energy_score", Xc, lambda m, t: density.energy_score(
+            t, *m, n, rng=rng), lambda K, D, S: 0, y,
+            multiple=lambda K, D, S: density.energy_rows(n, D))
         return values.astype(result_dtype(X), copy=False)
 
     def pit(self, X, y):
@@ -185,8 +241,9 @@ class MixturePredictions:
         """How often y falls in the central prediction interval of each nominal coverage
         (``scores.Calibration``, host arrays; ``observed`` (L, D), or (L,) for 1-D
         targets). A calibrated model has observed ≈ levels within a few standard errors."""
-        y, m = self._targets_and_mixture(X, y)
-        report = scores.calibration(y, *m, levels)
+        scores.check_levels(levels)
+        u = self._with_targets("calibration", X, y, lambda m, t: univariate.cdf(t, *m), _CDF)
+        report = scores.calibration_of_pit(u, levels)
         observed = to_host(report.observed)
         if self._target_ndim == 1:
             observed = observed[:, 0]
@@ -196,8 +253,11 @@ class MixturePredictions:
         """(fraction of samples whose y lies in the prediction interval, mean width of the
         interval) for ``predict_interval(X, coverage, kind)``; host arrays (D,), or floats
         for 1-D targets."""
-        y, m = self._targets_and_mixture(X, y)
-        lower, upper = _interval(m, coverage, kind)
+        _check_kind(kind)
+        y, Xc = self._targets_and_inputs(X, y)
+        lower, upper = self._blockwise("interval_coverage", Xc,
+                                       lambda m, _: _interval(m, coverage, kind),
+                                       _interval_cost(kind))
         inside, width = (to_host(a) for a in scores.interval_coverage(y, lower, upper))
         if self._target_ndim == 1:
             return float(inside[0]), float(width[0])
@@ -217,20 +277,29 @@ class MixturePredictions:
           floor); MDN only.
         """
         X_checked = self._inputs(X)
-        if y is None:
-            m = self._mixture(X_checked)
-        else:
-            y, m = self._targets_and_mixture(X, y)
-        xp = array_module(m.means)
-        weights = xp.exp(m.log_weights)
-        effective = to_host(density.effective_components(m.log_weights))
+        if y is not None:
+            y, X_targets = self._targets_and_inputs(X, y)
+
+        def summary(m, t):
+            xp = array_module(m.means)
+            weights = xp.exp(m.log_weights)  # (B, K)
+            resp = None if t is None else density.responsibilities(t, *m).sum(axis=0)
+            return (density.effective_components(m.log_weights), weights.sum(axis=0)[None],
+                    weights.max(axis=0)[None], None if resp is None else resp[None])
+
+        effective, weight_sums, weight_max, resp_sums = self._blockwise(
+            "diagnostics", X_checked if y is None else X_targets, summary,
+            lambda K, D, S: 4 * K, y)
+        N = max(X_checked.shape[0], 1)
+        effective = to_host(effective)
         report = {"effective_components": effective,
                   "mean_effective_components": float(effective.mean()),
-                  "mean_weights": to_host(weights.mean(axis=0)),
-                  "dead_components": dead_components(weights, self._mixture_members)}
+                  "mean_weights": to_host(weight_sums).astype(np.float64).sum(axis=0) / N,
+                  "dead_components": dead_components(weight_max.max(axis=0)[None],
+                                                     self._mixture_members)}
         if y is not None:
-            resp = density.responsibilities(y, *m)
-            report["mean_responsibilities"] = to_host(resp.mean(axis=0))
+            report["mean_responsibilities"] = (to_host(resp_sums).astype(np.float64)
+                                               .sum(axis=0) / N)
         at_floor = self._scales_at_floor(X_checked)
         if at_floor is not None:
             report["scales_at_floor"] = at_floor
@@ -249,18 +318,28 @@ class MixturePredictions:
         (N, K, D) and scales, (N, K, D) standard deviations or (N, K, D, D) Cholesky factors
         L of the component covariances Σ = L Lᵀ (covariance "full", conditioned mixtures).
         The target axis is kept even for a model fitted on 1-D targets."""
-        m = self._mixture_at(X)
-        xp = array_module(m.means)
         dtype = result_dtype(X)
-        shape = m.scales.shape if density.is_full(m.means, m.scales) else m.means.shape
-        scales = np.ascontiguousarray(to_host(xp.broadcast_to(m.scales, shape)), dtype=dtype)
-        return MixtureParameters(to_host(xp.exp(m.log_weights)).astype(dtype, copy=False),
-                                 to_host(m.means).astype(dtype, copy=False), scales)
+
+        def host(m):
+            xp = array_module(m.means)
+            shape = m.scales.shape if density.is_full(m.means, m.scales) else m.means.shape
+            return (to_host(xp.exp(m.log_weights)).astype(dtype, copy=False),
+                    to_host(m.means).astype(dtype, copy=False),
+                    np.ascontiguousarray(to_host(xp.broadcast_to(m.scales, shape)),
+                                         dtype=dtype))
+
+        parts = self._at("predict_mixture", X, host)
+        return MixtureParameters(*parts)
 
     def score_samples(self, X, y):
         """log p(y | x) for each sample, (N,), in nats."""
-        X_checked, y = self._pair(X, y)
-        return self._log_prob(X_checked, y).astype(result_dtype(X), copy=False)
+        X_checked, y_checked = self._pair(X, y)
+        blocks = [slice(0, X_checked.shape[0])]
+        if X_checked.shape[0] > 1:
+            K, D, S = self._sizes(X_checked)
+            blocks = row_blocks(X_checked.shape[0], _MIXTURE * K * (1 + D + S))
+        parts = [self._log_prob(X_checked[b], y_checked[b]) for b in blocks]
+        return join_rows(parts, array_module(X_checked)).astype(result_dtype(X), copy=False)
 
     def score(self, X, y):
         """Mean log p(y | x) over the samples, as a float: a log-likelihood, so higher is
@@ -277,9 +356,48 @@ class MixturePredictions:
         ``random_state`` seeds a host generator, so a seed gives the same samples on every
         backend.
         """
-        draws = density.sample(*self._mixture_at(X), n_samples=n_samples, rng=random_state,
-                               temperature=temperature, sigma_temperature=sigma_temperature)
+        n = check_positive_int(n_samples, "n_samples")
+        rng = check_random_state(random_state)
+        temperature = check_real(temperature, "temperature")
+        Xc = self._inputs(X)
+        if Xc.shape[0] == 0:
+            return self._result(density.sample(*self._mixture(Xc), n, rng=rng), X)
+        first = self._mixture(Xc[:1])
+        # every random number drawn first, in one call's order: a sample in blocks of rows
+        # is the same as one in a single block
+        noise = density.sample_noise(rng, Xc.shape[0], n, first.means.shape[2], temperature,
+                                     first.log_weights.dtype)
+        draws = self._blockwise("sample", Xc, lambda m, z: density.sample(
+            *m, n_samples=n, temperature=temperature, sigma_temperature=sigma_temperature,
+            noise=z), lambda K, D, S: n * (4 * D + 2 * K), noise)
         return self._result(draws, X)
+
+
+# array elements a row needs at once, as multiples of the sizes of its mixture (K components,
+# D dimensions, S scale entries each): measured by benchmarks/bench_predict.py
+_MIXTURE = 8  # the mixture itself and a few temporaries of its size
+_CDF = lambda K, D, S: 8 * K * D  # noqa: E731
+_QUANTILE = 16  # per level, component and dimension: the bracketed Newton iteration
+_PAIRS = 8  # per pair of components and dimension: CRPS's closed form
+_MODES = lambda K, D, S: 12 * K * K * D  # noqa: E731  (mean-shift from every mean)
+
+
+def _rows(y, rows):
+    """The rows of y (None, an array, or a tuple of arrays or None) in a block."""
+    if isinstance(y, tuple):
+        return tuple(_rows(part, rows) for part in y)
+    return None if y is None else y[rows]
+
+
+def _interval_cost(kind):
+    if kind == "hdr":
+        return lambda K, D, S: 64 * K * K  # the density's turning points and their masses
+    return lambda K, D, S: _QUANTILE * 2 * K * D
+
+
+def _check_kind(kind):
+    if kind not in ("central", "hdr"):
+        raise ValueError(f"kind must be 'central' or 'hdr', got {kind!r}")
 
 
 DEAD_WEIGHT = 1e-3  # a component whose weight stays below this for every sample is dead

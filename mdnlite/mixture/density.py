@@ -18,7 +18,7 @@ from . import cholesky
 
 __all__ = ["Mixture", "ScaleNames", "is_full", "component_log_density", "log_normal", "log_prob",
            "responsibilities", "mean", "variance", "covariance", "approx_mode", "sample",
-           "effective_components", "energy_score"]
+           "effective_components", "energy_score", "energy_rows", "sample_noise"]
 
 
 class ScaleNames:
@@ -180,15 +180,30 @@ def approx_mode(log_weights, means):
     return means[rows, log_weights.argmax(axis=1)]
 
 
+def sample_noise(rng, N, n_samples, D, temperature, dtype):
+    """The random numbers of ``sample`` for N mixtures, drawn on the host in its order:
+    (u (N, n) in (0, 1] to choose components, or None when τ takes the heaviest; ε
+    (N, n, D) standard normal). Drawn for all rows at once, they make a sample in blocks of
+    rows the same as one in a single call."""
+    u = None
+    if temperature >= float(np.finfo(dtype).tiny):
+        u = 1.0 - rng.random((N, n_samples))
+    return u, rng.standard_normal((N, n_samples, D))
+
+
 def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0,
-            sigma_temperature=1.0):
-    """``sample`` with its arrays unchecked; its other arguments are checked all the same."""
+           sigma_temperature=1.0, noise=None):
+    """``sample`` with its arrays unchecked; its other arguments are checked all the same.
+    ``noise``: the ``sample_noise`` of these rows, if drawn already (else drawn from rng)."""
     temperature = check_real(temperature, "temperature")
     sigma_temperature = check_real(sigma_temperature, "sigma_temperature")
     n_samples = check_positive_int(n_samples, "n_samples")
     xp = array_module(means)
-    rng = check_random_state(rng)
     N, _, D = means.shape
+    if noise is None:
+        noise = sample_noise(check_random_state(rng), N, n_samples, D, temperature,
+                             log_weights.dtype)
+    u, eps = noise
     limits = np.finfo(log_weights.dtype)
     # below the smallest normal τ the limit is reached, and τ may round to 0 (0/0 = NaN)
     if temperature < float(limits.tiny):
@@ -200,13 +215,13 @@ def sample(log_weights, means, scales, n_samples=1, *, rng=None, temperature=1.0
         with np.errstate(over="ignore"):  # -inf for the others is the intended limit
             shifted /= min(temperature, float(limits.max))
         cdf = xp.cumsum(xp.exp(log_softmax(shifted, axis=1)), axis=1)  # (N, K)
-        u = xp.asarray(1.0 - rng.random((N, n_samples)), dtype=cdf.dtype)  # in (0, 1]
+        u = xp.asarray(u, dtype=cdf.dtype)  # in (0, 1]
         # inverse CDF against u scaled by the total, which rounding may leave a hair off 1:
         # the count stays below K and never reaches a trailing component of zero weight
         u *= cdf[:, -1:]
         chosen = (cdf[:, None, :] < u[:, :, None]).sum(axis=2)  # (N, n)
     rows = xp.arange(N)[:, None]
-    eps = xp.asarray(rng.standard_normal((N, n_samples, D)), dtype=means.dtype)
+    eps = xp.asarray(eps, dtype=means.dtype)
     if is_full(means, scales):  # y = μ + L ε
         eps = xp.matmul(scales[rows, chosen], eps[..., None])[..., 0]  # (N, n, D)
     else:
@@ -225,6 +240,12 @@ def effective_components(log_weights):
     return 1.0 / array_module(log_weights).exp(2 * log_weights).sum(axis=1)
 
 
+def energy_rows(n_samples, D):
+    """Rows of one chunk of ``energy_score``: 2 n_samples draws of D numbers each, about 4
+    million numbers in all. Blocks of a multiple of it draw the same random numbers."""
+    return max(1, 4_000_000 // (2 * n_samples * D))
+
+
 def energy_score(y, log_weights, means, scales, n_samples=1000, *, rng=None):
     """Unbiased: E‖X - y‖ from 2m draws, ½ E‖X - X'‖ from the m pairs of independent
     draws (first half against second), in chunks of rows that hold about 4 million
@@ -233,7 +254,7 @@ def energy_score(y, log_weights, means, scales, n_samples=1000, *, rng=None):
     rng = check_random_state(rng)
     xp = array_module(means)
     N, _, D = means.shape
-    rows = max(1, 4_000_000 // (2 * m * D))
+    rows = energy_rows(m, D)
     out = []
     for start in range(0, N, rows):
         part = slice(start, start + rows)

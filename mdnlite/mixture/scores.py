@@ -19,8 +19,8 @@ from .meanshift import marginal_scales
 from .special import ndtr, normal_pdf
 from .univariate import cdf
 
-__all__ = ["crps", "pit", "calibration", "interval_coverage", "Calibration",
-           "CALIBRATION_LEVELS"]
+__all__ = ["crps", "pit", "calibration", "calibration_of_pit", "check_levels",
+           "interval_coverage", "Calibration", "CALIBRATION_LEVELS"]
 
 CALIBRATION_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
@@ -77,7 +77,7 @@ def pit(y, log_weights, means, scales):
     return cdf(y, log_weights, means, scales)
 
 
-def _check_levels(levels):
+def check_levels(levels):
     c = np.asarray(levels, dtype=np.float64).reshape(-1)
     if c.size == 0 or not ((c > 0) & (c < 1)).all():
         raise ValueError(f"coverage levels must lie strictly between 0 and 1, got {levels!r}")
@@ -90,12 +90,16 @@ def calibration(y, log_weights, means, scales, levels=CALIBRATION_LEVELS):
     y lies in the central interval of coverage c exactly when its PIT value u does:
     (1 - c)/2 <= u <= (1 + c)/2, so no quantile is computed.
     """
-    c = _check_levels(levels)
-    xp = array_module(means)
-    distance = xp.abs(pit(y, log_weights, means, scales) - 0.5)  # (N, D)
+    return calibration_of_pit(pit(y, log_weights, means, scales), levels)
+
+
+def calibration_of_pit(u, levels=CALIBRATION_LEVELS):
+    """``calibration`` from the PIT values u (N, D) themselves."""
+    c = check_levels(levels)
+    distance = array_module(u).abs(u - 0.5)  # (N, D)
     observed = [(distance <= float(level) / 2).mean(axis=0) for level in c]
-    N = y.shape[0]
-    return Calibration(c, xp.stack(observed), N, np.sqrt(c * (1 - c) / N))
+    N = u.shape[0]
+    return Calibration(c, array_module(u).stack(observed), N, np.sqrt(c * (1 - c) / N))
 
 
 def interval_coverage(y, lower, upper):

@@ -16,7 +16,7 @@ from ..backend import array_module
 from .meanshift import marginal_scales, modes
 from .special import ndtr, normal_pdf
 
-__all__ = ["cdf", "quantiles", "central_interval", "highest_density_intervals"]
+__all__ = ["cdf", "quantiles", "central_interval", "highest_density_intervals", "check_levels"]
 
 _ITERATIONS = 100  # Newton-bisection steps at most; about 10 are needed in practice
 
@@ -69,7 +69,7 @@ def cdf(y, log_weights, means, scales):
     return (weights * ndtr((y[:, None, :] - means) / s)).sum(axis=1)
 
 
-def _levels(levels):
+def check_levels(levels):
     """Levels as a host float64 vector in (0, 1)."""
     q = np.asarray(levels, dtype=np.float64).reshape(-1)
     if q.size == 0 or not ((q > 0) & (q < 1)).all():
@@ -100,7 +100,7 @@ def quantiles(levels, log_weights, means, scales, *, rtol=None):
     the (shrinking) bracket, bisection otherwise. Levels above 1/2 are solved on the
     mirrored mixture, with 1 - q, so that upper-tail levels keep their precision.
     """
-    q = _levels(levels)
+    q = check_levels(levels)
     xp = array_module(means)
     dtype = means.dtype
     if rtol is None:

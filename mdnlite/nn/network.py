@@ -70,6 +70,13 @@ class Sequential:
         self._bind()
 
     @property
+    def largest_product(self):
+        """Multiply-adds per input row of the largest matrix product (a Dense's n_in × n_out):
+        what decides whether BLAS threads pay (``config.blas_threads_for``)."""
+        return max((layer.params[0].size for layer in self.layers if isinstance(layer, Dense)),
+                   default=0)
+
+    @property
     def n_params(self):
         """Number of scalar parameters."""
         return int(self.flat_params.size)
