@@ -24,7 +24,7 @@ import threading
 from .validation import check_positive_int
 
 __all__ = ["get_config", "set_config", "config_context", "blas_limit", "blas_threads_for",
-           "row_blocks", "join_rows", "SMALL_WORK"]
+           "row_blocks", "SMALL_WORK"]
 
 # multiply-adds of a product below which one BLAS thread is faster for a whole training
 # step: measured on 2 cores, a default fit (batch 256, 64 x 64 layers, 1e6 multiply-adds)
@@ -143,16 +143,3 @@ def row_blocks(n_rows, elements_per_row, itemsize=8, multiple=1):
     return [slice(start, min(start + rows, n_rows)) for start in range(0, n_rows, rows)] \
         or [slice(0, 0)]
 
-
-def join_rows(parts, xp):
-    """The results of the blocks joined along rows: arrays are concatenated, tuples (and
-    named tuples) joined field by field, None stays None."""
-    first = parts[0]
-    if len(parts) == 1:
-        return first
-    if first is None:
-        return None
-    if isinstance(first, tuple):
-        fields = [join_rows(list(column), xp) for column in zip(*parts)]
-        return type(first)(*fields) if hasattr(first, "_fields") else tuple(fields)
-    return xp.concatenate(parts, axis=0)

@@ -8,6 +8,7 @@ the mixture those outputs describe (``predictions``). Training lives in ``base``
 import numpy as np
 
 from ..backend import to_host
+from ..config import row_blocks
 from ..heads.ensemble import EnsembleHead
 from ..heads.mixture import MixtureHead
 from ..mixture import density
@@ -189,7 +190,11 @@ class MDN(MixturePredictions, NetworkEstimator):
         return scales <= (1.01 * self.min_scale if self.min_scale > 0 else 1e-6)
 
     def _scales_at_floor(self, X):
-        return float(self._at_floor(self._standardized_mixture(X)).mean())
+        blocks = row_blocks(X.shape[0], 8 * self.head_.n_components * self.n_targets_ ** 2)
+        at_floor = sum(float(self._at_floor(self._standardized_mixture(X[rows])).sum())
+                       for rows in blocks)
+        n_scales = self._at_floor(self._standardized_mixture(X[:1])).size * X.shape[0]
+        return at_floor / n_scales if n_scales else float("nan")
 
     def _training_note(self, sample):
         """A line on what looks wrong in the fitted mixtures over training rows, or None."""

@@ -14,7 +14,7 @@ import numpy as np
 from ..backend import array_module, to_host
 from ..mixture import density, meanshift, scores, univariate
 from ..mixture.density import ScaleNames
-from ..config import join_rows, row_blocks
+from ..config import row_blocks
 from ..validation import check_fraction, check_positive_int, check_random_state, check_real
 from .progress import block_progress
 
@@ -110,15 +110,17 @@ class MixturePredictions:
             K, D, S = self._sizes(X)
             blocks = row_blocks(N, elements(K, D, S) + _MIXTURE * K * (1 + D + S),
                                 multiple=1 if multiple is None else multiple(K, D, S))
+        if len(blocks) == 1:
+            return compute(self._mixture(X), y)
         display = block_progress(getattr(self, "verbose", 0), name, N, len(blocks))
-        parts = []
+        out = None
         for i, rows in enumerate(blocks):
-            parts.append(compute(self._mixture(X[rows]), _rows(y, rows)))
+            out = _place(out, compute(self._mixture(X[rows]), _rows(y, rows)), rows, N)
             if display is not None:
                 display.update(i, rows.stop)
         if display is not None:
             display.close()
-        return join_rows(parts, array_module(X))
+        return out
 
     def _at(self, name, X, compute, elements=lambda K, D, S: 0):
         """``compute(mixture)`` over the rows of inputs X (checked here), in blocks."""
@@ -281,25 +283,20 @@ class MixturePredictions:
             y, X_targets = self._targets_and_inputs(X, y)
 
         def summary(m, t):
-            xp = array_module(m.means)
-            weights = xp.exp(m.log_weights)  # (B, K)
-            resp = None if t is None else density.responsibilities(t, *m).sum(axis=0)
-            return (density.effective_components(m.log_weights), weights.sum(axis=0)[None],
-                    weights.max(axis=0)[None], None if resp is None else resp[None])
+            resp = None if t is None else density.responsibilities(t, *m)  # (B, K)
+            return (density.effective_components(m.log_weights),
+                    array_module(m.means).exp(m.log_weights), resp)
 
-        effective, weight_sums, weight_max, resp_sums = self._blockwise(
+        effective, weights, resp = self._blockwise(
             "diagnostics", X_checked if y is None else X_targets, summary,
             lambda K, D, S: 4 * K, y)
-        N = max(X_checked.shape[0], 1)
         effective = to_host(effective)
         report = {"effective_components": effective,
                   "mean_effective_components": float(effective.mean()),
-                  "mean_weights": to_host(weight_sums).astype(np.float64).sum(axis=0) / N,
-                  "dead_components": dead_components(weight_max.max(axis=0)[None],
-                                                     self._mixture_members)}
+                  "mean_weights": to_host(weights.mean(axis=0)),
+                  "dead_components": dead_components(weights, self._mixture_members)}
         if y is not None:
-            report["mean_responsibilities"] = (to_host(resp_sums).astype(np.float64)
-                                               .sum(axis=0) / N)
+            report["mean_responsibilities"] = to_host(resp.mean(axis=0))
         at_floor = self._scales_at_floor(X_checked)
         if at_floor is not None:
             report["scales_at_floor"] = at_floor
@@ -338,8 +335,11 @@ class MixturePredictions:
         if X_checked.shape[0] > 1:
             K, D, S = self._sizes(X_checked)
             blocks = row_blocks(X_checked.shape[0], _MIXTURE * K * (1 + D + S))
-        parts = [self._log_prob(X_checked[b], y_checked[b]) for b in blocks]
-        return join_rows(parts, array_module(X_checked)).astype(result_dtype(X), copy=False)
+        out = None
+        for rows in blocks:
+            out = _place(out, self._log_prob(X_checked[rows], y_checked[rows]), rows,
+                         X_checked.shape[0])
+        return out.astype(result_dtype(X), copy=False)
 
     def score(self, X, y):
         """Mean log p(y | x) over the samples, as a float: a log-likelihood, so higher is
@@ -380,6 +380,22 @@ _CDF = lambda K, D, S: 8 * K * D  # noqa: E731
 _QUANTILE = 16  # per level, component and dimension: the bracketed Newton iteration
 _PAIRS = 8  # per pair of components and dimension: CRPS's closed form
 _MODES = lambda K, D, S: 12 * K * K * D  # noqa: E731  (mean-shift from every mean)
+
+
+def _place(out, part, rows, N):
+    """Write one block's result (an array, or a tuple of arrays or None, with the block's
+    rows) into the whole result ``out``, allocated from the first block: the result is
+    built once, never joined from copies."""
+    if isinstance(part, tuple):
+        fields = [_place(None if out is None else out[i], p, rows, N)
+                  for i, p in enumerate(part)]
+        return type(part)(*fields) if hasattr(part, "_fields") else tuple(fields)
+    if part is None:
+        return None
+    if out is None:
+        out = array_module(part).empty((N,) + part.shape[1:], dtype=part.dtype)
+    out[rows] = part
+    return out
 
 
 def _rows(y, rows):

@@ -21,7 +21,7 @@ __all__ = ["cdf", "quantiles", "central_interval", "highest_density_intervals", 
 _ITERATIONS = 100  # Newton-bisection steps at most; about 10 are needed in practice
 
 
-def _root(f, lo, hi, y, tol, ftol):
+def _root(f, lo, hi, y, tol, ftol, take=None):
     """The root of an increasing f in [lo, hi] (f(lo) <= 0 <= f(hi)) from y, elementwise;
     stops when no step exceeds ``tol`` or |f| <= ``ftol`` (zero to rounding). ``f(y)``
     returns (f, df/dy).
@@ -32,10 +32,18 @@ def _root(f, lo, hi, y, tol, ftol):
     creep towards one end for ever): never much slower than bisection, quadratic near a
     root. An element is done when its bracket is narrower than ``tol``, when Newton's step
     is, or when |f| <= ``ftol``.
+
+    With ``take``, the rows (first axis) whose elements are all done leave the iteration:
+    ``take(keep)`` must then restrict f to the rows ``keep`` (a boolean mask over the rows
+    still in it), so that each step costs what the unfinished rows cost, and a row's result
+    does not depend on which other rows share its call.
     """
     xp = array_module(y)
     f_lo, f_hi = f(lo)[0], f(hi)[0]
     last = xp.full(y.shape, math.inf, dtype=y.dtype)  # the bracket's width a step ago
+    if take is not None:
+        out, rows = y.copy(), xp.arange(y.shape[0])
+        tol = xp.broadcast_to(tol, y.shape)
     for _ in range(_ITERATIONS):
         value, slope = f(y)
         below, above = value < 0, value > 0
@@ -55,8 +63,23 @@ def _root(f, lo, hi, y, tol, ftol):
         done = zero | (width <= tol) | (by_newton & (xp.abs(newton - y) <= tol))
         y = xp.where(zero, y, new)
         last = width
-        if bool(done.all()):  # one host sync per step
-            break
+        if take is None:
+            if bool(done.all()):  # one host sync per step
+                break
+            continue
+        finished = done.reshape(done.shape[0], -1).all(axis=1)  # (rows,)
+        n_finished = int(finished.sum())  # one host sync per step
+        if n_finished:
+            out[rows[finished]] = y[finished]
+            if n_finished == finished.shape[0]:
+                return out
+            keep = ~finished
+            rows, y, lo, hi, f_lo, f_hi, last, tol = (
+                a[keep] for a in (rows, y, lo, hi, f_lo, f_hi, last, tol))
+            take(keep)
+    if take is not None:
+        out[rows] = y
+        return out
     return y
 
 
@@ -117,11 +140,17 @@ def quantiles(levels, log_weights, means, scales, *, rtol=None):
     lo, hi = component.min(axis=2), component.max(axis=2)  # (N, Q, D): the bracket
     y = (w * component).sum(axis=2)  # a start inside it
 
+    parts = [mu, s, w]  # the rows still iterating: finished rows leave (``_root``'s take)
+
     def F(y):  # F(y) - q and its slope p(y)
+        mu, s, w = parts
         u = (y[:, :, None] - mu) / s
         return ((w * ndtr(u)).sum(axis=2) - target, (w * normal_pdf(u) / s).sum(axis=2))
 
-    y = _root(F, lo, hi, y, rtol * s.min(axis=2), ftol=4 * np.finfo(dtype).eps)
+    def take(keep):
+        parts[:] = [a[keep] for a in parts]
+
+    y = _root(F, lo, hi, y, rtol * s.min(axis=2), ftol=4 * np.finfo(dtype).eps, take=take)
     return y * sign[..., 0]
 
 
