@@ -8,12 +8,15 @@ names) hold two settings, per thread of the caller:
   (``blas_threads_for``): one thread for products of a few million multiply-adds, where
   the threads cost more in waiting for each other than they give (and far more on a busy
   machine), and the caller's setting, untouched, for large ones. An integer sets that many;
-  ``None`` leaves the caller's setting alone always. The setting applies around ``fit``,
-  ``partial_fit`` and the network's forward pass of a prediction, never process-wide, and
-  the caller's is restored afterwards. It needs threadpoolctl (``pip install
-  threadpoolctl``); without it nothing is changed.
-- ``prediction_memory``: the bytes a prediction method may use for its temporary arrays,
-  about (256 MiB by default): rows are predicted in blocks small enough for it, whatever N.
+  ``None`` leaves the caller's setting alone always. The setting applies around each epoch
+  of an ``MDN``'s or a ``Regressor``'s ``fit`` and ``partial_fit`` and around the network's
+  forward pass of a prediction, never process-wide and never per step, and the caller's is
+  restored afterwards (``GaussianMixture``'s EM leaves the BLAS as it is). It needs
+  threadpoolctl (``pip install threadpoolctl``); without it nothing is changed.
+- ``prediction_memory``: about how many bytes a prediction method may use for its temporary
+  arrays (256 MiB by default): rows are predicted in blocks small enough for it, whatever
+  N. The result itself comes on top (``predict_mixture`` of a million rows of 10
+  full-covariance components in 3 dimensions is 1 GB by itself).
 
 Nothing here imports threadpoolctl until a setting has to be applied.
 """
