@@ -58,7 +58,8 @@ def data(N, seed=0):
 
 def mdn(config, epochs):
     _, hidden, activation, K, _, batch, scale_activation, covariance = config
-    return mdnlite.MDN(K, hidden_sizes=hidden, activation=activation, covariance=covariance,
+    return mdnlite.MDN(K, n_members=1, hidden_sizes=hidden, activation=activation,
+                       covariance=covariance,
                        scale_activation=scale_activation, min_scale=MIN_SCALE,
                        batch_size=batch, learning_rate=LEARNING_RATE, max_epochs=epochs,
                        input_noise=0.0, target_noise=0.0, weight_decay=0.0,

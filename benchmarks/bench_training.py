@@ -54,8 +54,9 @@ def make_data(config, steps_per_epoch, seed=0):
 
 def time_mdnlite(config, X, y, epochs, backend):
     _, hidden, activation, K, _, batch, scale_activation, covariance = config
-    model = mdnlite.MDN(K, hidden_sizes=hidden, activation=activation, covariance=covariance,
-                        scale_activation=scale_activation, min_scale=MIN_SCALE, batch_size=batch,
+    model = mdnlite.MDN(K, n_members=1, hidden_sizes=hidden, activation=activation,
+                        covariance=covariance, scale_activation=scale_activation,
+                        min_scale=MIN_SCALE, batch_size=batch,
                         learning_rate=LEARNING_RATE, max_epochs=1, backend=backend,
                         random_state=0)
     model.fit(X, y)  # builds the model and warms up; the timed fit continues from it

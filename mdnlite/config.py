@@ -8,7 +8,7 @@ names) hold two settings, per thread of the caller:
   (``blas_threads_for``): one thread for products of a few million multiply-adds, where
   the threads cost more in waiting for each other than they give (and far more on a busy
   machine), and the caller's setting, untouched, for large ones. An integer sets that many;
-  ``None`` leaves the caller's setting alone always. The setting applies around each epoch
+  ``None`` leaves the caller's setting alone always. The setting applies around the epochs
   of an ``MDN``'s or a ``Regressor``'s ``fit`` and ``partial_fit`` and around the network's
   forward pass of a prediction, never process-wide and never per step, and the caller's is
   restored afterwards (``GaussianMixture``'s EM leaves the BLAS as it is). It needs

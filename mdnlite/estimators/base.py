@@ -8,6 +8,7 @@ network estimator comes from mixins, one job each: ``inputs`` (checked inputs to
 fit) and ``parameters`` (``get_params``, ``set_params``, ``repr``).
 """
 
+import contextlib
 import sys
 
 import numpy as np
@@ -238,6 +239,10 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         before = self._training_state()  # where a NonFiniteLossError may have to go back to
         self.best_epoch_ = None  # until this fit has stopped early
         display = progress(verbose, n_epochs)
+        # the BLAS threads for this size of step (config.blas_threads_for) for the whole
+        # loop, the caller's setting back after it: never per step
+        threads = contextlib.ExitStack()
+        threads.enter_context(blas_limit(self._step_work(len(rows)), xp))
         try:
             for epoch in range(n_epochs):
                 if schedule:
@@ -263,6 +268,7 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
             for cb in callbacks:
                 cb.on_train_end(self)
         finally:  # also after a NonFiniteLossError: the kept weights get their fitted state
+            threads.close()
             if display is not None:
                 display.close()
             self._after_fit(*self._unpack(data))
@@ -320,7 +326,8 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         watch = self._watch(data, rows)
         self.best_epoch_ = None  # an epoch of partial_fit is kept whatever it scores
         try:
-            self._train_epoch(data, rows, None, self._regularise(data.shape[0]))
+            with blas_limit(self._step_work(len(rows)), self._xp):
+                self._train_epoch(data, rows, None, self._regularise(data.shape[0]))
         finally:
             self._after_fit(*self._unpack(data))
         self._warn_if_diverged(watch)
@@ -356,21 +363,20 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         """Views (X, y) of a packed array."""
         return data[:, :self.n_features_in_], data[:, self.n_features_in_:]
 
+    def _step_work(self, n_rows):
+        """Multiply-adds of the largest product of a training step on ``n_rows`` rows."""
+        return min(self.batch_size, n_rows) * self.network_.largest_product
+
     def _train_epoch(self, data, rows, val, noise=None):
         """One epoch of ``training.run_epoch``, then the curves and the validation loss.
 
         An interrupt anywhere before the curves are written puts the epoch's start back, so
         the weights never hold an epoch that ``n_epochs_`` and the curves do not count."""
         saved = training.snapshot(self.network_, self.optimizer_)
-        # the BLAS threads for this size of step (config.blas_threads_for), the caller's
-        # setting back after the epoch: set per epoch, never per step
-        work = min(self.batch_size, len(rows)) * self.network_.largest_product
         try:
-            with blas_limit(work, self._xp):
-                train_loss = training.run_epoch(self.network_, self.head_, self.optimizer_,
-                                                data, rows, self.n_features_in_,
-                                                self.batch_size, self._rng, self.n_epochs_,
-                                                noise, saved)
+            train_loss = training.run_epoch(self.network_, self.head_, self.optimizer_, data,
+                                            rows, self.n_features_in_, self.batch_size,
+                                            self._rng, self.n_epochs_, noise, saved)
             offset = self._loss_offset
             logs = {"loss": train_loss + offset}
             if val is not None:
