@@ -429,13 +429,12 @@ def dead_components(weights, members=1):
 
 def _interval(m, coverage, kind):
     """(lower, upper) of the prediction intervals of mixture ``m``: (N, D) each for
-    ``kind="central"``, (N, K) each, NaN-padded, for the highest-density region ("hdr")."""
+    ``kind="central"``, (N, K) each, NaN-padded, for the highest-density region ("hdr");
+    ``kind`` checked by ``_check_kind``."""
     if kind == "central":
         return univariate.central_interval(coverage, *m)
-    if kind == "hdr":
-        intervals, _ = univariate.highest_density_intervals(coverage, *m)
-        return intervals[..., 0], intervals[..., 1]
-    raise ValueError(f"kind must be 'central' or 'hdr', got {kind!r}")
+    intervals, _ = univariate.highest_density_intervals(coverage, *m)
+    return intervals[..., 0], intervals[..., 1]
 
 
 def result_dtype(X):
