@@ -78,7 +78,8 @@ def main(argv=None):
     p.add_argument("--sizes", default="10000,100000,1000000")
     p.add_argument("--cap", type=float, default=60.0, help="seconds a run may be expected to take")
     p.add_argument("--only", help="comma-separated methods")
-    p.add_argument("--json", help="write the results here")
+    p.add_argument("--json", help="write the results here (with --only, the rows of the "
+                   "other methods already in the file are kept)")
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     results = []
@@ -99,6 +100,10 @@ def main(argv=None):
                                 "peak_mib": peak})
                 print(f"D={D} {covariance} {name} N={n:,}: {seconds:.2f} s, {peak:.0f} MiB",
                       flush=True)
+    if args.json and args.only and os.path.exists(args.json):
+        with open(args.json) as f:
+            kept = [r for r in json.load(f)["rows"] if r["method"] not in args.only.split(",")]
+        results = kept + results
     print(table(results, sizes))
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

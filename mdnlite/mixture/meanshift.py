@@ -5,8 +5,16 @@ For p(x) = Σ_k π_k N(x | μ_k, Σ_k) the stationary points satisfy x = (Σ_k r
 every component mean climbs to every mode. Each step here also tries Newton's step on
 log p, and keeps whichever of the two gives the higher density: mean-shift is safe far
 from a mode, Newton converges quadratically near one. All starts of all samples move
-together (no loop over rows); the results are merged, saddle points dropped, and the modes
-ranked by density. Mixture parameters are laid out as in ``mixture``.
+together (no loop over rows), and a start leaves the iteration once it stops moving; the
+results are merged, saddle points dropped, and the modes ranked by density. In 1-D the
+climb starts also midway between neighbouring means and costs one evaluation of the mixture
+per step (log p with its slope and curvature, ``line.LineMixtures.ascent``). Mixture
+parameters are laid out as in ``mixture``.
+
+Cost, K components in D dimensions, per row: 2K - 1 starts (K for D > 1) of about 5 to 10
+steps each, every step O(K D²); the prominence adds, for each pair of modes, DIP_GRID +
+DIP_STEPS evaluations of p on the segment between them. Measured times per row are in
+``benchmarks/README.md`` (``bench_predict.py``).
 
 Not every local maximum is worth reporting. A mixture that approximates a flat or skewed
 density has ripples, shallow maxima a few tens of per cent above the dips beside them; and a
@@ -24,24 +32,26 @@ nothing. ``modes`` keeps a local maximum if
   times the highest mode's.
 
 For 1-D mixtures the col is exact (the path is the interval between the modes, and each dip
-between neighbouring modes is found by a bracketed search); for D > 1 the path is the
-straight segment to each higher mode, whose lowest point lies at or below the true col, so
-a mode is never dropped for lack of a deep enough dip on a curved path, only kept where one
-might exist.
+between neighbouring modes is found by a grid and Newton's steps, ``_lowest``); for D > 1
+the path is the straight segment to each higher mode, whose lowest point lies at or below
+the true col, so a mode is never dropped for lack of a deep enough dip on a curved path,
+only kept where one might exist.
 """
 
 import math
 
 import numpy as np
 
-from ..backend import LOG_2PI, array_module, logsumexp
+from ..backend import array_module
+from .components import Components, dot, lower_product, solve, squared_norm
 from .density import is_full
+from .line import LineMixtures
 
 __all__ = ["modes", "prominence", "marginal_scales", "MIN_PROMINENCE", "MIN_DENSITY_RATIO"]
 
 MIN_PROMINENCE = 0.5  # the density must fall to half a mode's on every way to a higher one
 MIN_DENSITY_RATIO = 0.05  # ... and the mode's density be at least 5% of the highest mode's
-DIP_GRID, DIP_ROUNDS = 32, 4  # points per search of the lowest point of a segment, and rounds
+DIP_GRID, DIP_STEPS = 16, 6  # points of the grid on a segment, then Newton's steps to its lowest
 PROMINENCE_BLOCK = 2**20  # segment points times components a block of rows evaluates at once
 MODES_BLOCK = 2**19  # starts times components a block of rows climbs with at once
 
@@ -55,85 +65,39 @@ def marginal_scales(means, scales):
     return xp.broadcast_to(scales, means.shape)
 
 
-class _Components:
-    """What the iteration needs of the components of M mixtures: log π_k + log-normaliser
-    (M, K), the means (M, K, D), and a whitening map v = W_k (x - μ_k) with W_k = 1/σ_k
-    (diagonal, (M, K, D)) or L_k⁻¹ (full, (M, K, D, D))."""
-
-    def __init__(self, log_norm, means, W):
-        self.xp = array_module(means)
-        self.log_norm, self.means, self.W = log_norm, means, W
-        self.full = W.ndim == means.ndim + 1
-
-    @classmethod
-    def of(cls, log_weights, means, scales):
-        xp = array_module(means)
-        D = means.shape[-1]
-        if is_full(means, scales):
-            W = xp.linalg.inv(scales)  # (N, K, D, D): L⁻¹
-            log_det = xp.log(xp.diagonal(scales, axis1=-2, axis2=-1)).sum(axis=-1)
-        else:
-            W = 1.0 / xp.broadcast_to(scales, means.shape)  # (N, K, D)
-            log_det = -xp.log(W).sum(axis=-1)
-        return cls(log_weights - log_det - 0.5 * D * LOG_2PI, means, W)
-
-    def take(self, rows):
-        """The components of mixtures ``rows`` (device integers)."""
-        return _Components(self.log_norm[rows], self.means[rows], self.W[rows])
-
-    def whiten(self, x):
-        """v (M, K, D) for points x (M, D)."""
-        r = x[:, None, :] - self.means
-        return (self.W @ r[..., None])[..., 0] if self.full else r * self.W
-
-    def pull(self, v):
-        """g_k = Σ_k⁻¹ (μ_k - x) = -Wᵀ v, (M, K, D)."""
-        return -(self.W.swapaxes(-1, -2) @ v[..., None])[..., 0] if self.full else -v * self.W
-
-    def log_prob(self, x):
-        """log p(x) (M,) and the responsibilities r (M, K)."""
-        v = self.whiten(x)
-        log_comp = self.log_norm - 0.5 * (v * v).sum(axis=-1)  # (M, K)
-        log_p = logsumexp(log_comp, axis=-1)  # (M,)
-        return log_p, self.xp.exp(log_comp - log_p[:, None])
-
-
-def _solve(A, b):
-    """A⁻¹ b for (M, D, D) and (M, D); a division when D = 1 (no batched LAPACK call)."""
-    if A.shape[-1] == 1:
-        return b / A[..., 0]
-    return array_module(A).linalg.solve(A, b[..., None])[..., 0]
-
-
-def _step(comp, x, reference):
-    """One step from x (M, D): the better of the mean-shift and Newton points (Newton only
-    within 0.25 ``reference`` (M,) of x), and whether the Hessian of log p at x is negative
+def _step(comp, x, r, v, reference):
+    """One step from x (M, D), where the responsibilities are r and the whitened points v:
+    the better of the mean-shift and Newton points (Newton only within 0.25 ``reference``
+    (M,) of x), with log p, r and v there, and whether the Hessian of log p at x is negative
     definite (M,)."""
     xp = comp.xp
     M, D = x.shape
-    _, r = comp.log_prob(x)
-    g_k = comp.pull(comp.whiten(x))  # (M, K, D)
-    g = (r[..., None] * g_k).sum(axis=1)  # (M, D): ∇ log p
+    g_k = comp.pull(v)  # (K, M, D)
+    g = (r[..., None] * g_k).sum(axis=0)  # (M, D): ∇ log p
     if comp.full:
-        A = (r[..., None, None] * (comp.W.swapaxes(-1, -2) @ comp.W)).sum(axis=1)  # Σ r Σ⁻¹
-        shift = x + _solve(A, g)
+        A = (r[..., None, None] * comp.precision).sum(axis=0)  # Σ r Σ⁻¹
+        shift = x + solve(A, g)
     else:
-        A = (r[..., None] * comp.W * comp.W).sum(axis=1)  # (M, D): its diagonal
+        A = (r[..., None] * comp.W * comp.W).sum(axis=0)  # (M, D): its diagonal
         shift = x + g / A
+    if not comp.full:
         A = A[..., None] * xp.eye(D, dtype=x.dtype)
-    outer = (r[..., None, None] * g_k[..., :, None] * g_k[..., None, :]).sum(axis=1)
+    outer = (r[..., None, None] * g_k[..., :, None] * g_k[..., None, :]).sum(axis=0)
     H = outer - A - g[:, :, None] * g[:, None, :]  # (M, D, D): ∇² log p
-    concave = (H[:, 0, 0] if D == 1 else xp.linalg.eigvalsh(H).max(axis=-1)) < 0  # (M,)
-    # where H is not negative definite, solve with -I instead: that Newton point is x + g,
-    # a gradient step that the comparison below can still reject
+    concave = xp.linalg.eigvalsh(H).max(axis=-1) < 0  # (M,)
+    # where H is not negative definite, solve with -I instead: that Newton point is x + g, a
+    # gradient step that the comparison below can still reject
     H = xp.where(concave[:, None, None], H, -xp.eye(D, dtype=x.dtype))
-    newton = x - _solve(H, g)
-    log_shift, _ = comp.log_prob(shift)
-    log_newton, _ = comp.log_prob(newton)
+    newton = x - solve(H, g)
+    log_shift, r_shift, v_shift = comp.log_prob(shift)
+    log_newton, r_newton, v_newton = comp.log_prob(newton)
     # a long Newton step may land in another mode's basin and lose this one: Newton only
     # finishes a climb, within a quarter of the narrowest scale
-    near = xp.sqrt(((newton - x) ** 2).sum(axis=-1)) <= 0.25 * reference
-    return xp.where(((log_newton >= log_shift) & near)[:, None], newton, shift), concave
+    near = xp.sqrt(squared_norm(newton - x)) <= 0.25 * reference
+    use = (log_newton >= log_shift) & near  # (M,)
+    return (xp.where(use[:, None], newton, shift), xp.where(use, log_newton, log_shift),
+            xp.where(use, r_newton, r_shift), xp.where(use[:, None], v_newton, v_shift),
+            concave)
 
 
 def modes(log_weights, means, scales, *, min_prominence=MIN_PROMINENCE,
@@ -176,29 +140,11 @@ def modes(log_weights, means, scales, *, min_prominence=MIN_PROMINENCE,
         return tuple(xp.concatenate(part, axis=0) for part in zip(*parts))
     if tol is None:
         tol = 1e-10 if means.dtype == np.float64 else 1e-5
-    x = means
-    if D == 1 and K > 1:  # also midway between neighbouring means, where a mode made by
-        ordered = xp.sort(means, axis=1)  # overlapping tails has its basin (N, K, 1)
-        x = xp.concatenate([means, 0.5 * (ordered[:, 1:] + ordered[:, :-1])], axis=1)
-    S = x.shape[1]
-    starts = xp.repeat(xp.arange(N), S)  # (N S,): the mixture of each start
-    comp = _Components.of(log_weights, means, scales).take(starts)
-    reference = marginal_scales(means, scales).min(axis=(1, 2))[starts]  # (N S,)
-    x = x.reshape(N * S, D).copy()
-    concave = xp.zeros(N * S, dtype=bool)
-    active = xp.arange(N * S)
-    for _ in range(max_iter):  # only the starts still moving take part in a step
-        part = comp.take(active)
-        new, concave[active] = _step(part, x[active], reference[active])
-        moved = xp.sqrt(((new - x[active]) ** 2).sum(axis=-1)) / reference[active]
-        x[active] = new
-        active = active[moved > tol]
-        if active.size == 0:  # one host sync per step
-            break
-    log_p, _ = comp.log_prob(x)
-    x, log_p, n_modes = _merge(x.reshape(N, S, D), log_p.reshape(N, S), concave.reshape(N, S),
-                               reference.reshape(N, S)[:, :1], merge_tol=max(1e3 * tol, 1e-6))
-    x, log_p = x[:, :K], log_p[:, :K]
+    if D == 1:
+        x, log_p, n_modes = _modes_1d(log_weights, means, scales, tol, max_iter)
+    else:
+        x, log_p, n_modes = _climb(log_weights, means, scales, tol, max_iter)
+    x, log_p, n_modes = x[:, :K], log_p[:, :K], xp.minimum(n_modes, K)
     if min_prominence > 0 or min_density_ratio > 0:
         floor = math.log(min_density_ratio) if min_density_ratio > 0 else -math.inf
         keep = xp.isfinite(log_p) & (log_p >= log_p[:, :1] + floor)  # no padding
@@ -208,6 +154,86 @@ def modes(log_weights, means, scales, *, min_prominence=MIN_PROMINENCE,
                                       log_p[:, :M]) >= min_prominence
         x, log_p, n_modes = _compact(x, log_p, keep)
     return x, log_p, n_modes
+
+
+def _climb(log_weights, means, scales, tol, max_iter):
+    """Every local maximum reached from the component means (D > 1): the mean-shift/Newton
+    climb of all starts together, merged. (modes (N, K, D), log p (N, K), count (N,))"""
+    xp = array_module(means)
+    N, K, D = means.shape
+    x = means
+    S = x.shape[1]
+    starts = xp.repeat(xp.arange(N), S)  # (N S,): the mixture of each start
+    comp = Components.of(log_weights, means, scales).take(starts)
+    reference = marginal_scales(means, scales).min(axis=(1, 2))[starts]  # (N S,)
+    x = x.reshape(N * S, D).copy()
+    log_p, r, v = comp.log_prob(x)
+    concave = xp.zeros(N * S, dtype=bool)
+    active = xp.arange(N * S)
+    for _ in range(max_iter):  # only the starts still moving take part in a step
+        part = comp.take(active)
+        new, log_p[active], r_new, v_new, concave[active] = _step(
+            part, x[active], r, v, reference[active])
+        moved = xp.sqrt(squared_norm(new - x[active])) / reference[active]
+        x[active] = new
+        still = moved > tol
+        active, r, v = active[still], r_new[:, still], v_new[:, still]
+        if active.size == 0:  # one host sync per step
+            break
+    x, log_p, n_modes = _merge(x.reshape(N, S, D), log_p.reshape(N, S), concave.reshape(N, S),
+                               reference.reshape(N, S)[:, :1], merge_tol=max(1e3 * tol, 1e-6))
+    return _merge(x.reshape(N, S, D), log_p.reshape(N, S), concave.reshape(N, S),
+                  reference.reshape(N, S)[:, :1], merge_tol=max(1e3 * tol, 1e-6))
+
+
+def _modes_1d(log_weights, means, scales, tol, max_iter):
+    """Every local maximum of N 1-D mixtures reached from the means and the points midway
+    between neighbouring means (where a mode made by overlapping tails has its basin):
+    (modes (N, S, 1), log p (N, S), count (N,)), S = 2K - 1, highest first.
+
+    The climb of ``_climb`` costs one evaluation of the mixture per step here: log p, its
+    slope and curvature and Σ_k r_k/σ_k² come together (``LineMixtures.ascent``); Newton's
+    point is taken where log p is concave and the step is within a quarter of the narrowest
+    scale, the mean-shift point y + slope / Σ_k r_k/σ_k² (an ascent from any y) elsewhere
+    and wherever Newton's point would lower log p."""
+    xp = array_module(means)
+    N, K, _ = means.shape
+    mu, s = means[..., 0], marginal_scales(means, scales)[..., 0]  # (N, K)
+    ordered = xp.sort(mu, axis=1)
+    y = xp.concatenate([mu, 0.5 * (ordered[:, 1:] + ordered[:, :-1])], axis=1)  # (N, S)
+    S = y.shape[1]
+    owner = xp.repeat(xp.arange(N), S)  # the mixture of each start
+    part = LineMixtures(log_weights, mu, s).take(owner)  # (K, N S)
+    reference = s.min(axis=1)  # (N,)
+    y, limit = y.reshape(-1).copy(), reference[owner]
+    log_p, slope, curve, weight = part.ascent(y)
+    concave = curve < 0
+    active = xp.arange(N * S)
+    for _ in range(max_iter):  # only the starts still moving take part in a step
+        here, limit_here = y[active], limit[active]
+        shift = here + slope / weight
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = here - slope / curve
+        use = (curve < 0) & (xp.abs(newton - here) <= 0.25 * limit_here)
+        new = xp.where(use, newton, shift)
+        now = part.ascent(new)
+        worse = use & (now[0] < log_p[active])
+        if bool(worse.any()):  # rare: back to the mean-shift point
+            new = xp.where(worse, shift, new)
+            again = part.take(worse).ascent(shift[worse])
+            for values, fixed in zip(now, again):
+                values[worse] = fixed
+        log_p[active], slope, curve, weight = now
+        concave[active] = curve < 0
+        moved = xp.abs(new - here) / limit_here
+        y[active] = new
+        still = moved > tol
+        if not bool(still.any()):  # one host sync per step
+            break
+        active, part = active[still], part.take(still)
+        slope, curve, weight = slope[still], curve[still], weight[still]
+    return _merge(y.reshape(N, S, 1), log_p.reshape(N, S), concave.reshape(N, S),
+                  reference[:, None], merge_tol=max(1e3 * tol, 1e-6))
 
 
 def prominence(log_weights, means, scales, x, log_p):
@@ -221,7 +247,7 @@ def prominence(log_weights, means, scales, x, log_p):
         return xp.concatenate([prominence(log_weights[s:s + rows], means[s:s + rows],
                                           scales[s:s + rows], x[s:s + rows], log_p[s:s + rows])
                                for s in range(0, N, rows)], axis=0)
-    comp = _Components.of(log_weights, means, scales)
+    comp = Components.of(log_weights, means, scales)
     valid = xp.isfinite(log_p)
     if D == 1:
         col = _cols_1d(comp, x[..., 0], log_p, valid)
@@ -268,28 +294,39 @@ def _cols_1d(comp, x, log_p, valid):
 
 
 def _lowest(comp, a, b):
-    """The lowest log p on each straight segment from a to b, (N, P) for ends (N, P, D): a
-    grid of DIP_GRID points, then DIP_ROUNDS searches of the two grid cells around the
-    lowest point (exact to rounding where p falls and then rises along the segment)."""
+    """The lowest log p on each straight segment from a to b, (N, P) for ends (N, P, D).
+
+    log p at DIP_GRID evenly spaced points brackets the lowest one within a cell on either
+    side; DIP_STEPS steps of Newton's method on φ'(s) = 0, φ(s) = log p(a + s (b - a)), then
+    close in on it (bisection where Newton's point leaves the bracket or φ is not convex
+    there). φ' = Σ_k r_k g_k·d and φ'' = Σ_k r_k ((g_k·d)² - |W_k d|²) - φ'², with d = b - a
+    and g_k = Σ_k⁻¹ (μ_k - x). The result is the lowest log p met, exact to rounding where p
+    falls and then rises along the segment (always so between neighbouring 1-D modes)."""
     xp = array_module(a)
     N, P, D = a.shape
-    lo = xp.zeros((N, P, 1), dtype=a.dtype)
-    hi = xp.ones((N, P, 1), dtype=a.dtype)
-    grid = xp.linspace(0.0, 1.0, DIP_GRID, dtype=a.dtype)
-    whole = comp.take(xp.repeat(xp.arange(N), P * DIP_GRID))
     finite = xp.isfinite(a).all(axis=-1) & xp.isfinite(b).all(axis=-1)  # (N, P)
     a = xp.where(finite[..., None], a, 0.0)
-    b = xp.where(finite[..., None], b, 0.0)
-    for _ in range(DIP_ROUNDS):
-        s = lo + (hi - lo) * grid  # (N, P, G)
-        points = a[:, :, None, :] + s[..., None] * (b - a)[:, :, None, :]  # (N, P, G, D)
-        log_p, _ = whole.log_prob(points.reshape(-1, D))
-        log_p = log_p.reshape(N, P, DIP_GRID)
-        g = log_p.argmin(axis=-1)[..., None]  # (N, P, 1)
-        step = (hi - lo) / (DIP_GRID - 1)
-        centre = xp.take_along_axis(s, g, axis=-1)
-        lo, hi = xp.maximum(centre - step, 0.0), xp.minimum(centre + step, 1.0)
-    return xp.where(finite, log_p.min(axis=-1), -math.inf)
+    d = xp.where(finite[..., None], b, 0.0) - a
+    grid = xp.linspace(0.0, 1.0, DIP_GRID, dtype=a.dtype)
+    log_p = comp.log_prob(a[:, :, None, :] + grid[:, None] * d[:, :, None, :])[0]  # (N, P, G)
+    cell = 1.0 / (DIP_GRID - 1)
+    s = grid[log_p.argmin(axis=-1)]  # (N, P)
+    lowest = log_p.min(axis=-1)
+    lo, hi = xp.maximum(s - cell, 0.0), xp.minimum(s + cell, 1.0)
+    _, _, W = comp._spread(1)
+    Wd = lower_product(W, d) if comp.full else W * d  # W_k d, (K, N, P, D)
+    bend = squared_norm(Wd)  # |W_k d|² = dᵀ Σ_k⁻¹ d, (K, N, P)
+    for _ in range(DIP_STEPS):
+        log_p, r, v = comp.log_prob(a + s[..., None] * d)
+        lowest = xp.minimum(lowest, log_p)
+        along = -dot(v, Wd)  # g_k·d = -(Wᵀv)·d = -v·(W d), (K, N, P)
+        slope = (r * along).sum(axis=0)
+        curve = (r * (along * along - bend)).sum(axis=0) - slope * slope
+        lo, hi = xp.where(slope < 0, s, lo), xp.where(slope > 0, s, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = s - slope / curve
+        s = xp.where((curve > 0) & (newton > lo) & (newton < hi), newton, 0.5 * (lo + hi))
+    return xp.where(finite, lowest, -math.inf)
 
 
 def _compact(x, log_p, keep):

@@ -7,81 +7,16 @@ component quantiles give; the highest-density region of a 1-D mixture is a union
 intervals found between its modes. Everything runs on all rows at once, on any backend.
 """
 
-import math
 from statistics import NormalDist
 
 import numpy as np
 
 from ..backend import array_module
+from .line import ITERATIONS, LineMixtures, root
 from .meanshift import marginal_scales, modes
 from .special import ndtr, normal_pdf
 
 __all__ = ["cdf", "quantiles", "central_interval", "highest_density_intervals", "check_levels"]
-
-_ITERATIONS = 100  # Newton-bisection steps at most; about 10 are needed in practice
-
-
-def _root(f, lo, hi, y, tol, ftol, take=None):
-    """The root of an increasing f in [lo, hi] (f(lo) <= 0 <= f(hi)) from y, elementwise;
-    stops when no step exceeds ``tol`` or |f| <= ``ftol`` (zero to rounding). ``f(y)``
-    returns (f, df/dy).
-
-    Newton's step is taken where it stays inside the shrinking bracket; where it does not
-    (it overshoots from the flat side of a curved f), the secant through the bracket's ends
-    if the last step halved the bracket, and bisection otherwise (the secant alone can
-    creep towards one end for ever): never much slower than bisection, quadratic near a
-    root. An element is done when its bracket is narrower than ``tol``, when Newton's step
-    is, or when |f| <= ``ftol``.
-
-    With ``take``, the rows (first axis) whose elements are all done leave the iteration:
-    ``take(keep)`` must then restrict f to the rows ``keep`` (a boolean mask over the rows
-    still in it), so that each step costs what the unfinished rows cost, and a row's result
-    does not depend on which other rows share its call.
-    """
-    xp = array_module(y)
-    f_lo, f_hi = f(lo)[0], f(hi)[0]
-    last = xp.full(y.shape, math.inf, dtype=y.dtype)  # the bracket's width a step ago
-    if take is not None:
-        out, rows = y.copy(), xp.arange(y.shape[0])
-        tol = xp.broadcast_to(tol, y.shape)
-    for _ in range(_ITERATIONS):
-        value, slope = f(y)
-        below, above = value < 0, value > 0
-        lo, f_lo = xp.where(below, y, lo), xp.where(below, value, f_lo)
-        hi, f_hi = xp.where(above, y, hi), xp.where(above, value, f_hi)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            newton = y - value / slope
-            secant = lo - f_lo * (hi - lo) / (f_hi - f_lo)
-        width = hi - lo
-        by_newton = (newton > lo) & (newton < hi)
-        by_secant = (secant > lo) & (secant < hi) & (width <= 0.5 * last)
-        new = xp.where(by_newton, newton, xp.where(by_secant, secant, 0.5 * (lo + hi)))
-        # an end of the bracket where f is zero to rounding is the root: Newton from the
-        # other side overshoots it, and the steps alone would only halve towards it
-        zero = xp.abs(value) <= ftol
-        new = xp.where(xp.abs(f_lo) <= ftol, lo, xp.where(xp.abs(f_hi) <= ftol, hi, new))
-        done = zero | (width <= tol) | (by_newton & (xp.abs(newton - y) <= tol))
-        y = xp.where(zero, y, new)
-        last = width
-        if take is None:
-            if bool(done.all()):  # one host sync per step
-                break
-            continue
-        finished = done.reshape(done.shape[0], -1).all(axis=1)  # (rows,)
-        n_finished = int(finished.sum())  # one host sync per step
-        if n_finished:
-            out[rows[finished]] = y[finished]
-            if n_finished == finished.shape[0]:
-                return out
-            keep = ~finished
-            rows, y, lo, hi, f_lo, f_hi, last, tol = (
-                a[keep] for a in (rows, y, lo, hi, f_lo, f_hi, last, tol))
-            take(keep)
-    if take is not None:
-        out[rows] = y
-        return out
-    return y
-
 
 def cdf(y, log_weights, means, scales):
     """P(Y_d <= y_d | mixture) for each row and dimension, (N, D):
@@ -140,7 +75,7 @@ def quantiles(levels, log_weights, means, scales, *, rtol=None):
     lo, hi = component.min(axis=2), component.max(axis=2)  # (N, Q, D): the bracket
     y = (w * component).sum(axis=2)  # a start inside it
 
-    parts = [mu, s, w]  # the rows still iterating: finished rows leave (``_root``'s take)
+    parts = [mu, s, w]  # the rows still iterating: finished rows leave (``line.root``'s take)
 
     def F(y):  # F(y) - q and its slope p(y)
         mu, s, w = parts
@@ -150,7 +85,7 @@ def quantiles(levels, log_weights, means, scales, *, rtol=None):
     def take(keep):
         parts[:] = [a[keep] for a in parts]
 
-    y = _root(F, lo, hi, y, rtol * s.min(axis=2), ftol=4 * np.finfo(dtype).eps, take=take)
+    y = root(F, lo, hi, y, rtol * s.min(axis=2), ftol=4 * np.finfo(dtype).eps, take=take)
     return y * sign[..., 0]
 
 
@@ -164,40 +99,11 @@ def central_interval(coverage, log_weights, means, scales):
     return bounds[:, 0], bounds[:, 1]
 
 
-class _Stretches:
-    """N one-dimensional mixtures, each cut into M stretches between its density minima:
-    the arrays that the search for the threshold t reads, one row per mixture, so that the
-    rows still searching can be taken out together (``take``)."""
-
-    FIELDS = ("log_weights", "w", "mu", "s", "starts", "stops", "peaks", "top",
-              "floor_start", "floor_stop")
-
-    def __init__(self, **arrays):
-        self.__dict__.update(arrays)
-        self.xp = array_module(arrays["mu"])
-
-    def take(self, rows):
-        return _Stretches(**{name: getattr(self, name)[rows] for name in self.FIELDS})
-
-    def log_density(self, y, curvature=False):
-        """log p(y), d/dy and (if asked) d²/dy² at points y (N, M) of each row's mixture."""
-        xp, s = self.xp, self.s[:, None]
-        u = (y[..., None] - self.mu[:, None]) / s  # (N, M, K)
-        log_terms = (self.log_weights - xp.log(self.s))[:, None] - 0.5 * u * u
-        top = log_terms.max(axis=-1, keepdims=True)
-        share = xp.exp(log_terms - top)  # finite far in the tails, where p underflows
-        total = share.sum(axis=-1)
-        pull = -u / s  # d/dy of each term's log
-        slope = (share * pull).sum(axis=-1) / total
-        log_p = xp.log(total) + top[..., 0] - 0.5 * math.log(2 * math.pi)
-        if not curvature:
-            return log_p, slope
-        bend = (share * (pull * pull - 1 / (s * s))).sum(axis=-1) / total
-        return log_p, slope, bend - slope * slope
-
-    def mass_below(self, y):
-        u = (y[..., None] - self.mu[:, None]) / self.s[:, None]
-        return (self.w[:, None] * ndtr(u)).sum(axis=-1)
+class _Stretches(LineMixtures):
+    """N one-dimensional mixtures, each cut into M stretches between its density minima,
+    with the arrays that the search for the threshold t reads (starts, stops, peaks, top,
+    floor_start, floor_stop), one row per mixture, so that the rows still searching can be
+    taken out together (``take``)."""
 
     def ends(self, t, lower, upper, tol, eps):
         """Where p >= t on each stretch, from guesses: (lower, upper, alive) (N, M)."""
@@ -208,18 +114,27 @@ class _Stretches:
             log_t = xp.log(t)
         ftol = 8 * eps * (1 + xp.abs(log_t))  # log p - log t is zero to rounding
 
+        # the rows whose ends are all found leave each search (``root``'s take)
+        state = [self, alive & ~whole_left, log_t]
+
         def rising(y):  # log p - log t, increasing from a stretch's start to its peak
-            lp, slope = self.log_density(y)
-            return xp.where(alive & ~whole_left, lp - log_t, 0.0), slope
+            line, searching, log_t = state
+            lp, slope = line.log_density(y)
+            return xp.where(searching, lp - log_t, 0.0), slope
 
         def falling(y):
-            lp, slope = self.log_density(y)
-            return xp.where(alive & ~whole_right, log_t - lp, 0.0), -slope
+            line, searching, log_t = state
+            lp, slope = line.log_density(y)
+            return xp.where(searching, log_t - lp, 0.0), -slope
 
-        lower = _root(rising, self.starts, self.peaks,
-                      xp.clip(lower, self.starts, self.peaks), tol, ftol)
-        upper = _root(falling, self.peaks, self.stops,
-                      xp.clip(upper, self.peaks, self.stops), tol, ftol)
+        def take(keep):
+            state[:] = [state[0].take(keep), state[1][keep], state[2][keep]]
+
+        lower = root(rising, self.starts, self.peaks,
+                     xp.clip(lower, self.starts, self.peaks), tol, ftol, take=take)
+        state[:] = [self, alive & ~whole_right, log_t]
+        upper = root(falling, self.peaks, self.stops,
+                     xp.clip(upper, self.peaks, self.stops), tol, ftol, take=take)
         lower = xp.where(whole_left, self.starts, lower)
         upper = xp.where(whole_right, self.stops, upper)
         return lower, upper, alive
@@ -267,7 +182,7 @@ def highest_density_intervals(coverage, log_weights, means, scales):
                          f"{means.shape[-1]} (use central_interval per dimension)")
     xp = array_module(means)
     N, K, _ = means.shape
-    w, mu = xp.exp(log_weights), means[..., 0]  # (N, K)
+    mu = means[..., 0]  # (N, K)
     s = marginal_scales(means, scales)[..., 0]  # (N, K)
     peaks, _, n = modes(log_weights, means, scales, min_prominence=0,
                         min_density_ratio=0)  # every maximum: the stretches need them all
@@ -279,18 +194,27 @@ def highest_density_intervals(coverage, log_weights, means, scales):
     peaks = xp.where(real, peaks, right_end)  # padding sits at the far right, weightless
     eps = float(np.finfo(means.dtype).eps)
     s_min = s.min(axis=1, keepdims=True)
-    tol = 1e-12 * s_min
-    rows = _Stretches(log_weights=log_weights, w=w, mu=mu, s=s, starts=None, stops=None,
-                      peaks=peaks, top=None, floor_start=None, floor_stop=None)
-    # the minimum between neighbouring peaks: where d log p / dy turns from - to +
-    a, b = peaks[:, :-1], peaks[:, 1:]
+    # positions to 1e-12 of the narrowest scale (1e-6 in float32), and never finer than the
+    # dtype resolves at the means' magnitude (a finer tolerance is never met)
+    rtol = 1e-12 if means.dtype == np.float64 else 1e-6
+    tol = xp.maximum(rtol * s_min, 4 * eps * xp.abs(mu).max(axis=1, keepdims=True))
+    rows = _Stretches(log_weights, mu, s, starts=None, stops=None, peaks=peaks, top=None,
+                      floor_start=None, floor_stop=None)
+    # the minimum between neighbouring peaks: where d log p / dy turns from - to +; the
+    # last real peak's stretch runs to the right end (the padding's gaps are empty there)
+    a = xp.where(real[:, 1:], peaks[:, :-1], right_end)
+    b = peaks[:, 1:]
     gap = 1e-6 * (b - a)
+    state = [LineMixtures(log_weights, mu, s)]
 
     def turning(y):
-        _, slope, bend = rows.log_density(y, curvature=True)
+        _, slope, bend = state[0].log_density(y, curvature=True)
         return slope, bend
 
-    valleys = _root(turning, a + gap, b - gap, 0.5 * (a + b), tol, 0.0)  # (N, M - 1)
+    def take(keep):
+        state[0] = state[0].take(keep)
+
+    valleys = root(turning, a + gap, b - gap, 0.5 * (a + b), tol, 0.0, take=take)  # (N, M - 1)
     rows.starts = xp.concatenate([left_end, valleys], axis=1)  # each stretch's left end
     rows.stops = xp.concatenate([valleys, right_end], axis=1)
     rows.top = xp.where(real, xp.exp(rows.log_density(peaks)[0]), 0.0)  # (N, M)
@@ -306,7 +230,7 @@ def highest_density_intervals(coverage, log_weights, means, scales):
     found_t, found_lower, found_upper = xp.empty_like(t), xp.empty_like(lower), xp.empty_like(upper)
     found_alive = xp.zeros(lower.shape, dtype=bool)
     index, tol_rows = xp.arange(N), tol
-    for _ in range(_ITERATIONS):
+    for _ in range(ITERATIONS):
         f, slope, lower, upper, alive = rows.excess(t, lower, upper, c, tol_rows, eps)
         lo, hi = xp.where(f > 0, t, lo), xp.where(f < 0, t, hi)
         with np.errstate(divide="ignore", invalid="ignore"):
