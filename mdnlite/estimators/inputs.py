@@ -41,11 +41,12 @@ class Inputs:
         return self.standardizer_.inputs(X, dtype), self.standardizer_.targets(y, dtype)
 
     def _targets_and_inputs(self, X, y):
-        """(y checked, in the user's units and the network's dtype; X checked and
+        """(y checked, in the user's units and the dtype of the mixture there; X checked and
         standardised): what ``_mixture`` takes, with the targets its answers are for."""
         X, y = self._check_data(X, y)
         dtype = self.network_.flat_params.dtype
-        return self._xp.asarray(y, dtype=dtype), self.standardizer_.inputs(X, dtype)
+        return (self._xp.asarray(y, dtype=self.standardizer_.user_dtype(dtype)),
+                self.standardizer_.inputs(X, dtype))
 
     def _log_prob(self, X, y):
         """log p(y | x) in the user's units for standardised X and y: the log-density of the

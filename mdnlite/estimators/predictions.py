@@ -26,9 +26,10 @@ density first.
 
 Attributes
 ----------
-values : array (N, K, D), or (N, K) for a model fitted on 1-D targets
-    The modes, NaN after the last one of each row.
-log_density : array (N, K)
+values : array (N, M, D), or (N, M) for a model fitted on 1-D targets
+    The modes, NaN after the last one of each row. M = K for D = 1 and 2K for D >= 2 (a
+    mixture in two or more dimensions can have more modes than components).
+log_density : array (N, M)
     log p(mode | x), -inf in the padding.
 count : array (N,) of int
     How many modes each p(y | x) has.
@@ -166,7 +167,7 @@ class MixturePredictions:
     def predict_modes(self, X, min_prominence=meanshift.MIN_PROMINENCE,
                       min_density_ratio=meanshift.MIN_DENSITY_RATIO):
         """The modes of p(y | x) that stand out, highest density first (``Modes``): values
-        (N, K, D) (or (N, K)), NaN after the last mode of each row; log_density (N, K),
+        (N, M, D) (or (N, M)), NaN after the last mode of each row; log_density (N, M),
         -inf there; count (N,).
 
         A local maximum counts as a mode if its prominence is at least ``min_prominence``

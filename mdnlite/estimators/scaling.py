@@ -14,6 +14,7 @@ from ..mixture.density import is_full
 __all__ = ["Standardizer"]
 
 _CHUNK = 65536  # rows per pass: the statistics and transforms never copy the whole data
+OFFSET = 16.0  # target means beyond this many spreads from 0 take the mixture to float64
 
 
 class Standardizer:
@@ -108,8 +109,22 @@ class Standardizer:
         scale = self._on(array_module(variances))[3].astype(variances.dtype)
         return variances * (scale * scale)
 
+    def user_dtype(self, dtype):
+        """The dtype of a mixture in the user's units from one of ``dtype`` in standardised
+        units: float64 where a target's mean lies more than OFFSET spreads from 0 and
+        ``dtype`` is narrower (float32 resolves 1e12 to 6.6e4: a spread of 1e-3 about it
+        would be lost), ``dtype`` otherwise."""
+        offset = bool((np.abs(self.y_mean) > OFFSET * self.y_scale).any())
+        if np.dtype(dtype).itemsize < 8 and offset:
+            return np.dtype(np.float64)
+        return np.dtype(dtype)
+
     def unscale_mixture(self, log_weights, means, scales):
-        """The mixture in user units: (log_weights, S μ̃ + m_y, S σ̃ or S L̃)."""
+        """The mixture in user units: (log_weights, S μ̃ + m_y, S σ̃ or S L̃), in
+        ``user_dtype`` of the standardised mixture's dtype."""
+        dtype = self.user_dtype(means.dtype)
+        log_weights, means, scales = (a.astype(dtype, copy=False)
+                                      for a in (log_weights, means, scales))
         scale = self._on(array_module(means))[3].astype(means.dtype)
         if is_full(means, scales):  # Cholesky factors: rows scale, S L̃
             scales = scales * scale[:, None]

@@ -137,17 +137,30 @@ def mean(log_weights, means):
     """Conditional mean E[y] = Σ_k π_k μ_k. Arguments and checks as ``log_prob``.
 
     Unchecked: arguments as ``mixture.mean``, valid by construction."""
-    w = array_module(means).exp(log_weights)  # (N, K)
-    return (w[:, :, None] * means).sum(axis=1)
+    return _weighted_mean(*_normalised(log_weights, means))
+
+
+def _normalised(log_weights, means):
+    """(π (N, K, 1) summing to 1 to rounding in ``means``' dtype, means): weights made in a
+    narrower dtype (a float32 network's, taken to float64) sum to 1 only to their own
+    rounding, and a mean of 1e12 would then move by 1e12 times that."""
+    w = array_module(means).exp(log_weights.astype(means.dtype, copy=False))[:, :, None]
+    return w / w.sum(axis=1, keepdims=True), means
+
+
+def _weighted_mean(w, means):
+    """Σ_k π_k μ_k (N, D) as μ_1 + Σ_k π_k (μ_k - μ_1): the differences are small where the
+    means are large and close, and keep the digits that Σ_k π_k μ_k would round away."""
+    first = means[:, :1]
+    return first[:, 0] + (w * (means - first)).sum(axis=1)
 
 
 def variance(log_weights, means, scales):
     """Conditional variance of each target dimension, by the law of total variance.
 
     Unchecked: arguments as ``mixture.variance``, valid by construction."""
-    xp = array_module(means)
-    w = xp.exp(log_weights)[:, :, None]  # (N, K, 1)
-    centred = means - (w * means).sum(axis=1, keepdims=True)  # (N, K, D)
+    w, _ = _normalised(log_weights, means)  # (N, K, 1)
+    centred = means - _weighted_mean(w, means)[:, None]  # (N, K, D)
     if is_full(means, scales):
         within = (scales * scales).sum(axis=-1)  # (N, K, D): Σ_dd = Σ_j L_dj²
     else:
@@ -160,8 +173,9 @@ def covariance(log_weights, means, scales):
 
     Unchecked: arguments as ``mixture.covariance``, valid by construction."""
     xp = array_module(means)
-    w = xp.exp(log_weights)[:, :, None, None]  # (N, K, 1, 1)
-    centred = means - (w[..., 0] * means).sum(axis=1, keepdims=True)  # (N, K, D)
+    w, _ = _normalised(log_weights, means)
+    centred = means - _weighted_mean(w, means)[:, None]  # (N, K, D)
+    w = w[..., None]  # (N, K, 1, 1)
     spread = centred[..., :, None] * centred[..., None, :]  # (N, K, D, D)
     if is_full(means, scales):
         spread += xp.matmul(scales, scales.swapaxes(-1, -2))

@@ -123,16 +123,18 @@ def modes(log_weights, means, scales, *, min_prominence=MIN_PROMINENCE,
 
     Returns
     -------
-    modes : array (N, K, D)
-        The modes of each mixture, highest density first; rows with fewer than K modes are
-        padded with NaN.
-    log_density : array (N, K)
+    modes : array (N, M, D)
+        The modes of each mixture, highest density first; rows with fewer than M modes are
+        padded with NaN. M = K for D = 1 (a 1-D mixture of K Gaussians has at most K modes
+        in every case known), M = 2K for D >= 2, where a mixture can have more modes than
+        components (the K highest are kept otherwise, and the 2K highest here).
+    log_density : array (N, M)
         log p at each mode (-inf in the padding).
     n_modes : array (N,) of int
     """
     xp = array_module(means)
     N, K, D = means.shape
-    rows = max(1, MODES_BLOCK // ((2 * K if D == 1 else K) * K * D))
+    rows = max(1, MODES_BLOCK // ((2 * K if D == 1 else 3 * K + 1) * K * D))
     if N > rows:  # in blocks of rows: every start climbs against every component
         parts = [modes(log_weights[s:s + rows], means[s:s + rows], scales[s:s + rows],
                        min_prominence=min_prominence, min_density_ratio=min_density_ratio,
@@ -144,7 +146,8 @@ def modes(log_weights, means, scales, *, min_prominence=MIN_PROMINENCE,
         x, log_p, n_modes = _modes_1d(log_weights, means, scales, tol, max_iter)
     else:
         x, log_p, n_modes = _climb(log_weights, means, scales, tol, max_iter)
-    x, log_p, n_modes = x[:, :K], log_p[:, :K], xp.minimum(n_modes, K)
+    width = K if D == 1 else 2 * K  # in D >= 2, a mixture can have more modes than components
+    x, log_p, n_modes = x[:, :width], log_p[:, :width], xp.minimum(n_modes, width)
     if min_prominence > 0 or min_density_ratio > 0:
         floor = math.log(min_density_ratio) if min_density_ratio > 0 else -math.inf
         keep = xp.isfinite(log_p) & (log_p >= log_p[:, :1] + floor)  # no padding
@@ -156,12 +159,34 @@ def modes(log_weights, means, scales, *, min_prominence=MIN_PROMINENCE,
     return x, log_p, n_modes
 
 
-def _climb(log_weights, means, scales, tol, max_iter):
-    """Every local maximum reached from the component means (D > 1): the mean-shift/Newton
-    climb of all starts together, merged. (modes (N, K, D), log p (N, K), count (N,))"""
+def _starts(log_weights, means):
+    """Where the climbs of ``_climb`` begin, (N, 3K + 1, D) for K >= 3: the means; the point
+    midway between each mean and its nearest neighbour; the centroid of each mean and its two
+    nearest; and the weighted mean of them all. In D >= 2 a mixture can have more modes than
+    components, at such centroids: three equal components at the corners of a triangle a
+    little wider than their spread peak at its centre as well as at the corners."""
     xp = array_module(means)
     N, K, D = means.shape
-    x = means
+    if K == 1:
+        return means
+    gaps = ((means[:, :, None, :] - means[:, None, :, :]) ** 2).sum(axis=-1)  # (N, K, K)
+    gaps += xp.where(xp.eye(K, dtype=bool), xp.inf, 0.0)
+    near = xp.argsort(gaps, axis=2)[:, :, :2]  # (N, K, 2): the two nearest of each
+    rows = xp.arange(N)[:, None]
+    first = means[rows, near[:, :, 0]]  # (N, K, D)
+    parts = [means, 0.5 * (means + first)]
+    if K >= 3:
+        parts.append((means + first + means[rows, near[:, :, 1]]) / 3.0)
+    parts.append((xp.exp(log_weights)[..., None] * means).sum(axis=1, keepdims=True))
+    return xp.concatenate(parts, axis=1)
+
+
+def _climb(log_weights, means, scales, tol, max_iter):
+    """Every local maximum reached from the ``_starts`` (D > 1): the mean-shift/Newton climb
+    of all starts together, merged. (modes (N, S, D), log p (N, S), count (N,))"""
+    xp = array_module(means)
+    N, K, D = means.shape
+    x = _starts(log_weights, means)
     S = x.shape[1]
     starts = xp.repeat(xp.arange(N), S)  # (N S,): the mixture of each start
     comp = Components.of(log_weights, means, scales).take(starts)
@@ -180,8 +205,6 @@ def _climb(log_weights, means, scales, tol, max_iter):
         active, r, v = active[still], r_new[:, still], v_new[:, still]
         if active.size == 0:  # one host sync per step
             break
-    x, log_p, n_modes = _merge(x.reshape(N, S, D), log_p.reshape(N, S), concave.reshape(N, S),
-                               reference.reshape(N, S)[:, :1], merge_tol=max(1e3 * tol, 1e-6))
     return _merge(x.reshape(N, S, D), log_p.reshape(N, S), concave.reshape(N, S),
                   reference.reshape(N, S)[:, :1], merge_tol=max(1e3 * tol, 1e-6))
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..backend import array_module
 
-__all__ = ["erfc", "ndtr", "normal_pdf"]
+__all__ = ["erfc", "ndtr", "log_ndtr", "normal_pdf"]
 
 # erf(x) = x R(x²) for |x| <= 0.46875
 _A = (3.1611237438705656, 113.864154151050156, 377.485237685302021, 3209.37758913846947,
@@ -71,10 +71,32 @@ def erfc(x):
     return upper
 
 
+def _erfcx(y):
+    """exp(y²) erfc(y) for y > 0.46875 (Cody's two outer ranges without their exp(-y²)):
+    the scaled complementary error function, finite and ~1/(y√π) however large y is."""
+    xp = array_module(y)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        w = 1.0 / (y * y)
+        large = (_INV_SQRT_PI - w * _ratio(w, _P, _Q)) / y
+        return xp.where(y <= _LARGE, _ratio(y, _C, _D), large)
+
+
 def ndtr(x):
     """Φ(x), the standard normal CDF, elementwise: erfc(-x/√2)/2, accurate in both tails'
     probabilities (Φ(-30) is 4.9e-198, not 0)."""
     return 0.5 * erfc(x * -(1 / math.sqrt(2)))
+
+
+def log_ndtr(x):
+    """log Φ(x), elementwise, to a few ulps relative also where Φ(x) underflows: for x < -3,
+    with y = -x/√2, log Φ(x) = -y² + log(exp(y²) erfc(y)) - log 2 (``_erfcx``), never -inf
+    for finite x; for x > 0, log1p(-Φ(-x)), which keeps the tiny values near 0."""
+    xp = array_module(x)
+    y = x * -(1 / math.sqrt(2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deep = -y * y + xp.log(_erfcx(xp.maximum(y, 1.0))) - math.log(2.0)
+        near = xp.where(x > 0, xp.log1p(-ndtr(-xp.abs(x))), xp.log(ndtr(x)))
+        return xp.where(x < -3.0, deep, near)
 
 
 def normal_pdf(x):

@@ -7,6 +7,7 @@ component quantiles give; the highest-density region of a 1-D mixture is a union
 intervals found between its modes. Everything runs on all rows at once, on any backend.
 """
 
+import math
 from statistics import NormalDist
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 from ..backend import array_module
 from .line import ITERATIONS, LineMixtures, root
 from .meanshift import marginal_scales, modes
-from .special import ndtr, normal_pdf
+from .special import log_ndtr, ndtr
 
 __all__ = ["cdf", "quantiles", "central_interval", "highest_density_intervals", "check_levels"]
 
@@ -75,17 +76,24 @@ def quantiles(levels, log_weights, means, scales, *, rtol=None):
     lo, hi = component.min(axis=2), component.max(axis=2)  # (N, Q, D): the bracket
     y = (w * component).sum(axis=2)  # a start inside it
 
-    parts = [mu, s, w]  # the rows still iterating: finished rows leave (``line.root``'s take)
+    log_w = xp.log(w)
+    log_target = xp.log(target)
+    parts = [mu, s, log_w]  # the rows still iterating: finished rows leave (``line.root``'s take)
 
-    def F(y):  # F(y) - q and its slope p(y)
-        mu, s, w = parts
+    def log_F(y):  # log F(y) - log q and its slope p(y)/F(y), in log space: exact in the tails
+        mu, s, log_w = parts
         u = (y[:, :, None] - mu) / s
-        return ((w * ndtr(u)).sum(axis=2) - target, (w * normal_pdf(u) / s).sum(axis=2))
+        log_terms = log_w + log_ndtr(u)  # (N, Q, K, D): log π_k Φ(u_k)
+        top = log_terms.max(axis=2)
+        log_cdf = xp.log(xp.exp(log_terms - top[:, :, None]).sum(axis=2)) + top
+        log_pdf = log_w - 0.5 * u * u - xp.log(s) - 0.5 * math.log(2 * math.pi)
+        return log_cdf - log_target, xp.exp(log_pdf - log_cdf[:, :, None]).sum(axis=2)
 
     def take(keep):
         parts[:] = [a[keep] for a in parts]
 
-    y = root(F, lo, hi, y, rtol * s.min(axis=2), ftol=4 * np.finfo(dtype).eps, take=take)
+    # stop where log F - log q is zero to rounding (a relative tolerance on F, whatever q)
+    y = root(log_F, lo, hi, y, rtol * s.min(axis=2), ftol=8 * np.finfo(dtype).eps, take=take)
     return y * sign[..., 0]
 
 
@@ -256,6 +264,38 @@ def highest_density_intervals(coverage, log_weights, means, scales):
         _, _, lower, upper, alive = rows.excess(t, lower, upper, c, tol_rows, eps)
         found_t[index], found_lower[index], found_upper[index] = t, lower, upper
         found_alive[index] = alive
+    # A small coverage puts t so near the top that the dtype cannot tell the two apart (p
+    # varies by less than its resolution across the interval): the mass found then misses c.
+    # There the region is, to that resolution, an interval centred on the highest mode m:
+    # [m - h, m + h] with F(m + h) - F(m - h) = c, a root that is well conditioned in h.
+    line = LineMixtures(log_weights, mu, s)
+    mass = xp.where(found_alive, line.mass_below(found_upper) - line.mass_below(found_lower),
+                    0.0).sum(axis=1)
+    flat = xp.abs(mass - c) > 1e-3 * c
+    if bool(flat.any()):  # in float64 whatever the dtype: its mode is better resolved
+        rows_flat = xp.flatnonzero(flat)
+        lw64, mu64, s64 = (a[rows_flat].astype(np.float64) for a in (log_weights, mu, s))
+        top = LineMixtures(lw64, mu64, s64)
+        centre = modes(lw64, mu64[..., None], s64[..., None], min_prominence=0,
+                       min_density_ratio=0)[0][:, :1, 0]
+        state = [top, centre]
+
+        def spread(h):  # F(m + h) - F(m - h) - c and its slope p(m + h) + p(m - h)
+            line, m = state
+            return (line.mass_below(m + h) - line.mass_below(m - h) - c,
+                    xp.exp(line.log_density(m + h)[0]) + xp.exp(line.log_density(m - h)[0]))
+
+        def take(keep):
+            state[:] = [state[0].take(keep), state[1][keep]]
+
+        reach = 40 * s64.max(axis=1, keepdims=True)
+        guess = xp.minimum(0.5 * c / xp.exp(top.log_density(centre)[0]), reach)
+        h = root(spread, xp.zeros_like(centre), reach, guess, 1e-15 * s64.min(axis=1)[:, None],
+                 ftol=1e-15 * c, take=take)
+        found_lower[rows_flat], found_upper[rows_flat] = centre - h, centre + h
+        found_alive[rows_flat] = xp.arange(M)[None] == 0
+        found_t[rows_flat] = xp.exp(xp.minimum(top.log_density(centre - h)[0],
+                                               top.log_density(centre + h)[0]))
     intervals = _join(xp.where(found_alive, found_lower, xp.nan),
                       xp.where(found_alive, found_upper, xp.nan), K)
     return intervals, found_t[:, 0]
