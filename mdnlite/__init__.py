@@ -13,7 +13,8 @@ from .estimators.mdn import MDN
 from .estimators.predictions import MixtureParameters
 from .estimators.regressor import Regressor
 from .exceptions import (BackendUnavailableError, DivergenceWarning, ModelFileError,
-                         NonFiniteLossError, NotFittedError, OverfittingWarning)
+                         NonFiniteLossError, NotFittedError, OverfittingWarning,
+                         ScalingWarning)
 from .heads.mixture import MixtureHead
 from .io import load
 from .nn import gradcheck
@@ -38,6 +39,7 @@ __all__ = [
     "NonFiniteLossError",
     "DivergenceWarning",
     "OverfittingWarning",
+    "ScalingWarning",
     "NotFittedError",
     "ModelFileError",
     "Adam",

@@ -11,7 +11,7 @@ import functools
 import sys
 
 __all__ = ["NotFittedError", "NonFiniteLossError", "ModelFileError", "BackendUnavailableError",
-           "DivergenceWarning", "OverfittingWarning", "not_fitted"]
+           "DivergenceWarning", "OverfittingWarning", "ScalingWarning", "not_fitted"]
 
 
 class BackendUnavailableError(ImportError):
@@ -51,6 +51,13 @@ class DivergenceWarning(UserWarning):
     """Training ended with a model that is likely useless: a training loss far above that of
     a constant prediction, every scale at its floor, or one component taking every sample.
     The message names the epoch and a remedy."""
+
+
+class ScalingWarning(UserWarning):
+    """Data given to ``partial_fit`` or a ``warm_start`` fit lie many spreads away from the
+    standardisation the model learned on its first data (kept on purpose, so that the
+    weights keep their meaning): the network then sees inputs or targets far outside what
+    it was trained on. The message names the column and what to do."""
 
 
 class NotFittedError(ValueError, AttributeError):

@@ -47,6 +47,8 @@ def check_array(a, name, *, xp, dtype, n_features=None, owner="the model"):
         Complex numbers, wrong number of dimensions, no samples, no features, NaN or
         infinity, or a feature count other than ``n_features``.
     """
+    if a is None:
+        raise TypeError(f"{name} is None: give an array of numbers, (N,) or (N, n_features)")
     if _is_sparse(a):
         raise TypeError(f"{name} is a sparse matrix: sparse input is not supported; "
                         f"convert it with {name}.toarray() if it fits in memory")
@@ -128,6 +130,23 @@ def check_fraction(value, name, closed=False):
     if not (0 <= value <= 1 if closed else 0 <= value < 1):
         raise ValueError(f"{name} must be in [0, 1{']' if closed else ')'}, got {value!r}")
     return float(value)
+
+
+def check_unit_levels(levels, name):
+    """``levels`` (a number or an array-like of numbers) as a host float64 vector, each
+    strictly between 0 and 1. Text ('0.5', a pandas "string" column), booleans and object
+    arrays are refused, not converted: a level is a number."""
+    if isinstance(levels, (str, bytes)) or isinstance(levels, bool) or levels is None:
+        raise TypeError(f"{name} must be a number or an array of numbers in (0, 1), got "
+                        f"{levels!r}")
+    a = np.asarray(levels)
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be numbers in (0, 1), got an array of "
+                        f"{'booleans' if a.dtype.kind == 'b' else a.dtype}: {levels!r}")
+    q = a.astype(np.float64).reshape(-1)
+    if q.size == 0 or not ((q > 0) & (q < 1)).all():
+        raise ValueError(f"{name} must lie strictly between 0 and 1, got {levels!r}")
+    return q
 
 
 def check_number(value, name):

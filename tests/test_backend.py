@@ -223,6 +223,7 @@ EXERCISED = {
                 "ModelFileError", "datasets", "plot",
                 "DivergenceWarning",  # test_adversarial_training.py, on the strict backend
                 "Parallel", "OverfittingWarning",  # test_generalisation.py, on the strict backend
+                "ScalingWarning",  # test_adversarial_edges.py, on the strict backend
                 "GaussianMixture",  # test_gmm.py covers it on the strict backend
                 "config_context", "get_config", "set_config"},  # test_resources.py, strict
     "mixture": {"Mixture", "log_prob", "responsibilities", "mean", "variance", "covariance",

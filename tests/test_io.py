@@ -333,7 +333,9 @@ def test_files_of_the_first_release_load_and_predict_identically():
     mdn = mdnlite.load(os.path.join(RELEASE, "mdn-0.1.0.npz"))
     assert (mdn.n_members, mdn.early_stopping, mdn.validation_fraction) == (1, False, 0.1)
     np.testing.assert_array_equal(mdn.score_samples(grid, grid), ref["mdn_score"])
-    np.testing.assert_array_equal(mdn.predict(grid), ref["mdn_mean"])
+    # the mean is now summed about the first component with normalised weights (so that a
+    # large offset keeps its digits): equal to the rounding of the model's float32
+    np.testing.assert_allclose(mdn.predict(grid), ref["mdn_mean"], rtol=1e-6, atol=1e-7)
     reg = mdnlite.load(os.path.join(RELEASE, "regressor-0.1.0.npz"))
     np.testing.assert_array_equal(reg.predict(grid), ref["reg_mean"])
     mdn.partial_fit(grid, grid)  # and they train on

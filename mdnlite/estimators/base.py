@@ -22,17 +22,17 @@ from ..nn.layers import make_activation
 from ..nn.network import Parallel, mlp
 from ..nn.optim import OPTIMIZERS, make_optimizer
 from ..validation import (Boolean, Integer, Options, Real, Rule, check_fraction, check_pair,
-                          check_params, check_positive_int, check_random_state, feature_names)
+                          check_params, check_positive_int, check_random_state)
 from . import training
 from .callbacks import EarlyStopping, check_callbacks
 from .defaults import (AUTO_STEPS, PATIENCE_STEPS, auto_early_stopping,  # noqa: F401
                        auto_epochs, auto_noise, auto_weight_decay)
 from .diagnostics import Diagnostics
-from .inputs import Inputs
+from .inputs import Inputs, data_layout
 from .parameters import NETWORK_PARAMETERS, Params, document_parameters  # noqa: F401
 from .persistence import Persistence
 from .progress import check_verbose, progress
-from .scaling import Standardizer
+from .scaling import Standardizer, warn_if_rescaled
 
 __all__ = ["NetworkEstimator"]
 
@@ -136,6 +136,7 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         raise NotImplementedError
 
     _n_members = 1  # networks trained side by side (an ensemble: ``MDN(n_members=M)``)
+    _min_samples = 1  # rows a first fit needs
 
     @property
     def _xp(self):
@@ -196,6 +197,8 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         else:
             X, y, scaler, layout = self._first_data(X, y, xp)
         data = training.pack(X, y, xp, dtype, scaler)
+        if continuing:
+            warn_if_rescaled(data, X.shape[1], "fit with warm_start=True")
         if validation_data is not None:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
                 raise ValueError("validation_data must be a pair (X_val, y_val)")
@@ -316,6 +319,7 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
             X, y = self._check_data(X, y)
             data = training.pack(X, y, self._xp, self.network_.flat_params.dtype,
                                  self.standardizer_)
+            warn_if_rescaled(data, X.shape[1], "partial_fit")
         else:
             xp, dtype = self._check_params()
             X, y, scaler, layout = self._first_data(X, y, xp)
@@ -336,8 +340,11 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
     def _first_data(self, X, y, xp):
         """The data of a first fit, checked: (X, y, the standardisation learned from them,
         their layout for ``_initialise``)."""
-        layout = _data_layout(X, y)
+        layout = data_layout(X, y)
         X, y = check_pair(X, y, xp=xp, dtype=None, owner=type(self).__name__)
+        if X.shape[0] < self._min_samples:
+            raise ValueError(f"{type(self).__name__} needs at least {self._min_samples} "
+                             f"samples to fit, got n_samples={X.shape[0]}")
         scaler = (Standardizer.fit(X, y) if self.standardize
                   else Standardizer.identity(X.shape[1], y.shape[1]))
         return X, y, scaler, layout
@@ -427,12 +434,6 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
 
 
 document_parameters(NetworkEstimator)
-
-
-def _data_layout(X, y):
-    """(1 for a 1-D y else 2, the column names of a DataFrame X or None), before checks."""
-    ndim = y.ndim if hasattr(y, "ndim") else np.asarray(y).ndim  # no host copy of device y
-    return (1 if ndim == 1 else 2), feature_names(X)
 
 
 def _hidden_sizes(value):

@@ -6,13 +6,15 @@ layers), and hands the mixture back in the user's units. What the mixture then a
 the prediction interface of ``predictions.MixturePredictions``.
 """
 
+import numpy as np
+
 from ..config import blas_limit
 from ..mixture import density
 from ..nn.network import Parallel
-from ..validation import check_array, check_feature_names, check_pair
+from ..validation import check_array, check_feature_names, check_pair, feature_names
 from .training import EVAL_BATCH
 
-__all__ = ["Inputs"]
+__all__ = ["Inputs", "data_layout"]
 
 
 class Inputs:
@@ -75,3 +77,15 @@ class Inputs:
         if isinstance(net, Parallel):  # a list of outputs per chunk: joined member by member
             return [self._xp.concatenate(member, axis=0) for member in zip(*parts)]
         return self._xp.concatenate(parts, axis=0)
+
+
+def data_layout(X, y):
+    """(1 for a 1-D y else 2, the column names of a DataFrame X or None), before checks."""
+    if hasattr(y, "ndim"):  # no host copy of device y
+        ndim = y.ndim
+    else:
+        try:
+            ndim = np.asarray(y).ndim
+        except (ValueError, TypeError):  # ragged lists: check_pair names the fault
+            ndim = 2
+    return (1 if ndim == 1 else 2), feature_names(X)

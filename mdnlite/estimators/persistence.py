@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from .. import io
-from ..backend import resolve_dtype
+from ..backend import resolve_dtype, to_host
 from ..nn.network import n_parameters
 from ..nn.optim import make_optimizer
 from .scaling import Standardizer
@@ -152,7 +152,16 @@ class Persistence:
         """Overwrite all network parameters from a flat array (as ``get_weights`` returns)."""
         self._check_fitted()
         flat = self.network_.flat_params
-        weights = self._xp.asarray(weights, dtype=flat.dtype)
-        if weights.shape != flat.shape:
-            raise ValueError(f"weights must have shape {flat.shape}, got {weights.shape}")
-        flat[...] = weights
+        given = to_host(weights) if hasattr(weights, "dtype") else np.asarray(weights)
+        if given.dtype.kind not in "iuf":
+            raise TypeError(f"weights must be real numbers, got an array of {given.dtype}")
+        if given.shape != flat.shape:
+            raise ValueError(f"weights must have shape {flat.shape}, got {given.shape}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast = given.astype(flat.dtype)
+        if not np.isfinite(cast).all():  # what load refuses, refused here too
+            bad = int((~np.isfinite(cast)).sum())
+            raise ValueError(f"weights hold {bad} value(s) that are not finite in "
+                             f"{flat.dtype.name} (NaN, infinite, or too large): a model "
+                             f"with them would predict NaN")
+        flat[...] = self._xp.asarray(cast)

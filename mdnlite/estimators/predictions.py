@@ -209,6 +209,7 @@ class MixturePredictions:
         an array (N, K, 2) of [lower, upper] rows, left to right, NaN-padded.
         """
         _check_kind(kind)
+        univariate.check_coverage(coverage)  # refused before any work
         lower, upper = self._at("predict_interval", X,
                                 lambda m: _interval(m, coverage, kind), _interval_cost(kind))
         if kind == "hdr":
@@ -257,6 +258,7 @@ class MixturePredictions:
         interval) for ``predict_interval(X, coverage, kind)``; host arrays (D,), or floats
         for 1-D targets."""
         _check_kind(kind)
+        univariate.check_coverage(coverage)
         y, Xc = self._targets_and_inputs(X, y)
         lower, upper = self._blockwise("interval_coverage", Xc,
                                        lambda m, _: _interval(m, coverage, kind),

@@ -59,12 +59,18 @@ class Regressor(MixturePredictions, NetworkEstimator):
     True
     """
 
+    _min_samples = 2  # the noise variance is a mean of squared residuals: one would be 0
+
     def _make_head(self, n_targets):
         return SquaredError(n_targets)
 
     def _after_fit(self, X, y):
         residual = self._raw_outputs(X) - y  # (N, D), standardised units
         variance = (residual * residual).mean(axis=0)  # (D,)
+        # a fit through every point leaves no residual: the variance is kept above the
+        # dtype's resolution of the targets (a density needs a positive scale)
+        tiny = float(np.finfo(variance.dtype).eps) ** 2
+        variance = self._xp.maximum(variance, tiny)
         self.noise_variance_ = self.standardizer_.unscale_variances(variance)
 
     _CONSTANT = "predicting the mean of the training targets"

@@ -6,12 +6,15 @@ network predicts back to the user's units: a mixture in standardised units becom
 the units of y, and its log-density gains the log-Jacobian -Σ_d log s_d. Nothing here trains.
 """
 
+import warnings
+
 import numpy as np
 
 from ..backend import array_module, to_host
+from ..exceptions import ScalingWarning
 from ..mixture.density import is_full
 
-__all__ = ["Standardizer"]
+__all__ = ["Standardizer", "warn_if_rescaled"]
 
 _CHUNK = 65536  # rows per pass: the statistics and transforms never copy the whole data
 OFFSET = 16.0  # target means beyond this many spreads from 0 take the mixture to float64
@@ -142,10 +145,13 @@ def _moments(a):
     """Column means and standard deviations (scale 1 where a column is constant), float64."""
     xp = array_module(a)
     N, F = a.shape
+    # summed about the first row: a constant column's mean is then its value exactly (a sum of
+    # 1e39s divided by N is not, and would leave 1e23s where 0s belong)
+    first = a[0].astype(np.float64)
     total = xp.zeros(F, dtype=np.float64)
     for s in range(0, N, _CHUNK):
-        total += a[s:s + _CHUNK].sum(axis=0, dtype=np.float64)
-    mean = total / N
+        total += (a[s:s + _CHUNK] - first).sum(axis=0)
+    mean = first + total / N
     squares = xp.zeros(F, dtype=np.float64)
     for s in range(0, N, _CHUNK):
         r = a[s:s + _CHUNK] - mean  # float64 (chunk, F)
@@ -168,3 +174,26 @@ def _write(out, a, mean, scale):
         chunk = a[s:s + _CHUNK] - mean  # float64 (chunk, F)
         chunk /= scale
         out[s:s + _CHUNK] = chunk
+
+
+FAR = 10.0  # spreads: data this far from the first fit's standardisation get a ScalingWarning
+
+
+def warn_if_rescaled(data, n_features, call):
+    """A ``ScalingWarning`` where a column of the standardised data (N, D_in + D) has a mean
+    more than FAR spreads from 0 or a spread more than FAR times 1: the data sit far from
+    the statistics the model standardises with (those of its first data)."""
+    mean = to_host(data.mean(axis=0, dtype=np.float64))
+    spread = to_host(data.std(axis=0, dtype=np.float64))
+    far = np.flatnonzero((np.abs(mean) > FAR) | (spread > FAR))
+    if far.size:
+        j = int(far[0])
+        column = f"X column {j}" if j < n_features else f"y column {j - n_features}"
+        warnings.warn(
+            f"{call}: {column} lies {abs(mean[j]):.3g} spreads from the mean the model "
+            f"standardises with, with {spread[j]:.3g} times its spread: the standardisation "
+            f"is kept from the first fit (so that the weights keep their meaning), and the "
+            f"network sees data far outside what it learned on. Refit with warm_start=False "
+            f"(or a new model), or, to continue from these weights, set standardizer_ = "
+            f"Standardizer.fit(X, y) (mdnlite.estimators.scaling) first", ScalingWarning,
+            stacklevel=3)

@@ -125,7 +125,18 @@ def save(model, path):
     arrays["digest"] = np.array(_digest(meta_json, {k: v for k, v in arrays.items()
                                                     if k not in ("meta", "digest")}))
     path = os.fspath(path)
-    target = os.path.realpath(path)  # through any symbolic link, to the file itself
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "cannot save a model: a file name is needed, "
+                                "not a folder", path)
+    try:
+        target = os.path.realpath(path, strict=False)  # through any link, to the file itself
+        if os.path.islink(path):
+            os.stat(path)  # a dangling link is fine (saved as its target); a loop is not
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot save a model: {exc.strerror} (a symbolic link "
+                      f"that points to itself?)", path) from None
     folder, base = os.path.split(target)
     if not os.path.isdir(folder):
         raise FileNotFoundError(errno.ENOENT, "cannot save a model: no such folder", path)
@@ -225,6 +236,8 @@ def load(path, backend=None):
         whatever the file holds.
     """
     path = os.fspath(path)
+    if isinstance(backend, str) and backend not in ("numpy", "cupy", "auto"):
+        raise ValueError(f"backend must be 'numpy', 'cupy', 'auto' or None, got {backend!r}")
     try:
         fh = open(path, "rb")
     except FileNotFoundError:

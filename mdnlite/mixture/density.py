@@ -266,6 +266,11 @@ def energy_score(y, log_weights, means, scales, n_samples=1000, *, rng=None):
     numbers."""
     m = check_positive_int(n_samples, "n_samples")
     rng = check_random_state(rng)
+    far = rescaled(means, scales, y)
+    if far is not None:  # sizes whose squares would overflow: at order 1, then scaled back
+        _, r, small_means, small_scales, small_y = far
+        return (r * energy_score(small_y, log_weights.astype(np.float64), small_means,
+                                 small_scales, m, rng=rng)).astype(means.dtype)
     xp = array_module(means)
     N, _, D = means.shape
     rows = energy_rows(m, D)
@@ -277,3 +282,40 @@ def energy_score(y, log_weights, means, scales, n_samples=1000, *, rng=None):
         apart = xp.sqrt(((draws[:, :m] - draws[:, m:]) ** 2).sum(axis=-1)).mean(axis=1)
         out.append(to_y - 0.5 * apart)
     return xp.concatenate(out)
+
+
+def rescaled(means, scales, y=None):
+    """The mixtures moved and shrunk, row by row, to numbers of order 1, where their sizes
+    would overflow (or underflow) the products below (σ² of 1e30 in float32, of 1e200 in
+    float64), for the functions that move with location and scale (modes, intervals,
+    scores); None where nothing needs it.
+
+    Returns (centre (N, 1, D), r (N,), means, scales, y) with means' = (means - centre)/r,
+    scales' = scales/r and y' = (y - centre)/r, all in float64: a mode or interval end x'
+    maps back to centre + r x', a score to r times it, a density to r^-D times it (callers
+    return them in the dtype of ``means``). The centre is each row's first mean and r the
+    largest of its scale entries and distances from the centre.
+    """
+    xp = array_module(means)
+    info = np.finfo(means.dtype)
+    low, high = float(info.tiny) ** 0.25, float(info.max) ** 0.25
+    N = means.shape[0]
+    centre = means[:, :1]
+    sizes = [xp.abs(scales).reshape(N, -1).max(axis=1),
+             xp.abs(means - centre).reshape(N, -1).max(axis=1)]
+    if y is not None:
+        sizes.append(xp.abs(y - centre[:, 0]).reshape(N, -1).max(axis=1))
+    r = sizes[0]
+    for size in sizes[1:]:
+        r = xp.maximum(r, size)
+    if bool(((r > low) & (r < high)).all()):
+        return None
+    # in float64: scales that span more than float32's range apart (a network far outside its
+    # inputs: floors of 1e-3 beside scales of 1e29) still overflow float32's squares
+    wide = np.float64
+    centre, r = centre.astype(wide), r.astype(wide)
+    r_means = r[:, None, None]
+    scaled = ((means.astype(wide) - centre) / r_means,
+              scales.astype(wide) / (r_means[..., None] if scales.ndim == 4 else r_means))
+    small_y = None if y is None else (y.astype(wide) - centre[:, 0]) / r[:, None]
+    return centre, r, scaled[0], scaled[1], small_y

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..backend import array_module
 from .components import Components, dot, lower_product, solve, squared_norm
-from .density import is_full
+from .density import is_full, rescaled
 from .line import LineMixtures
 
 __all__ = ["modes", "prominence", "marginal_scales", "MIN_PROMINENCE", "MIN_DENSITY_RATIO"]
@@ -142,6 +142,15 @@ def modes(log_weights, means, scales, *, min_prominence=MIN_PROMINENCE,
         return tuple(xp.concatenate(part, axis=0) for part in zip(*parts))
     if tol is None:
         tol = 1e-10 if means.dtype == np.float64 else 1e-5
+    far = rescaled(means, scales)
+    if far is not None:  # sizes that would overflow: found at order 1, then moved back
+        centre, r, small_means, small_scales, _ = far
+        x, log_p, count = modes(log_weights.astype(np.float64), small_means, small_scales,
+                                min_prominence=min_prominence,
+                                min_density_ratio=min_density_ratio, max_iter=max_iter, tol=tol)
+        dtype = means.dtype
+        return ((centre + r[:, None, None] * x).astype(dtype),
+                (log_p - D * xp.log(r)[:, None]).astype(dtype), count)
     if D == 1:
         x, log_p, n_modes = _modes_1d(log_weights, means, scales, tol, max_iter)
     else:

@@ -15,6 +15,8 @@ from collections import namedtuple
 import numpy as np
 
 from ..backend import array_module
+from ..validation import check_unit_levels
+from .density import rescaled
 from .meanshift import marginal_scales
 from .special import ndtr, normal_pdf
 from .univariate import cdf
@@ -56,6 +58,11 @@ def crps(y, log_weights, means, scales):
     (N, K(K - 1)/2, D) array.
     """
     xp = array_module(means)
+    far = rescaled(means, scales, y)
+    if far is not None:  # sizes whose squares would overflow: at order 1, then scaled back
+        _, r, small_means, small_scales, small_y = far
+        return (r[:, None] * crps(small_y, log_weights.astype(np.float64), small_means,
+                                  small_scales)).astype(means.dtype)
     s = marginal_scales(means, scales)  # (N, K, D)
     w = xp.exp(log_weights)[..., None]  # (N, K, 1)
     variance = s * s
@@ -78,10 +85,7 @@ def pit(y, log_weights, means, scales):
 
 
 def check_levels(levels):
-    c = np.asarray(levels, dtype=np.float64).reshape(-1)
-    if c.size == 0 or not ((c > 0) & (c < 1)).all():
-        raise ValueError(f"coverage levels must lie strictly between 0 and 1, got {levels!r}")
-    return c
+    return check_unit_levels(levels, "coverage levels")
 
 
 def calibration(y, log_weights, means, scales, levels=CALIBRATION_LEVELS):

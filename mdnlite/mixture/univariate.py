@@ -13,6 +13,8 @@ from statistics import NormalDist
 import numpy as np
 
 from ..backend import array_module
+from ..validation import check_unit_levels
+from .density import rescaled
 from .line import ITERATIONS, LineMixtures, root
 from .meanshift import marginal_scales, modes
 from .special import log_ndtr, ndtr
@@ -30,10 +32,14 @@ def cdf(y, log_weights, means, scales):
 
 def check_levels(levels):
     """Levels as a host float64 vector in (0, 1)."""
-    q = np.asarray(levels, dtype=np.float64).reshape(-1)
-    if q.size == 0 or not ((q > 0) & (q < 1)).all():
-        raise ValueError(f"quantile levels must lie strictly between 0 and 1, got {levels!r}")
-    return q
+    return check_unit_levels(levels, "quantile levels")
+
+
+def check_coverage(coverage):
+    """One coverage, a number strictly between 0 and 1, as a float."""
+    if np.ndim(coverage) != 0:
+        raise TypeError(f"coverage must be one number in (0, 1), got {coverage!r}")
+    return float(check_unit_levels(coverage, "coverage")[0])
 
 
 def quantiles(levels, log_weights, means, scales, *, rtol=None):
@@ -100,9 +106,7 @@ def quantiles(levels, log_weights, means, scales, *, rtol=None):
 def central_interval(coverage, log_weights, means, scales):
     """The central interval of each marginal with probability ``coverage``: the quantiles at
     (1 - c)/2 and (1 + c)/2, as (lower, upper), each (N, D)."""
-    c = float(coverage)
-    if not 0 < c < 1:
-        raise ValueError(f"coverage must lie strictly between 0 and 1, got {coverage!r}")
+    c = check_coverage(coverage)
     bounds = quantiles([(1 - c) / 2, (1 + c) / 2], log_weights, means, scales)
     return bounds[:, 0], bounds[:, 1]
 
@@ -182,13 +186,18 @@ def highest_density_intervals(coverage, log_weights, means, scales):
     the last ones; rows leave the search as they converge, so that a few slow ones do not
     keep the others computing.
     """
-    c = float(coverage)
-    if not 0 < c < 1:
-        raise ValueError(f"coverage must lie strictly between 0 and 1, got {coverage!r}")
+    c = check_coverage(coverage)
     if means.shape[-1] != 1:
         raise ValueError(f"highest-density intervals need 1-D mixtures, got D = "
                          f"{means.shape[-1]} (use central_interval per dimension)")
     xp = array_module(means)
+    far = rescaled(means, scales)
+    if far is not None:  # sizes that would overflow: found at order 1, then moved back
+        centre, r, small_means, small_scales, _ = far
+        intervals, threshold = highest_density_intervals(
+            coverage, log_weights.astype(np.float64), small_means, small_scales)
+        return ((centre + r[:, None, None] * intervals).astype(means.dtype),
+                (threshold / r).astype(means.dtype))
     N, K, _ = means.shape
     mu = means[..., 0]  # (N, K)
     s = marginal_scales(means, scales)[..., 0]  # (N, K)
@@ -271,7 +280,7 @@ def highest_density_intervals(coverage, log_weights, means, scales):
     line = LineMixtures(log_weights, mu, s)
     mass = xp.where(found_alive, line.mass_below(found_upper) - line.mass_below(found_lower),
                     0.0).sum(axis=1)
-    flat = xp.abs(mass - c) > 1e-3 * c
+    flat = xp.abs(mass - c) > 1e4 * eps * c  # about 1e-12 c in float64, 1e-3 c in float32
     if bool(flat.any()):  # in float64 whatever the dtype: its mode is better resolved
         rows_flat = xp.flatnonzero(flat)
         lw64, mu64, s64 = (a[rows_flat].astype(np.float64) for a in (log_weights, mu, s))
