@@ -1,8 +1,15 @@
 """The modes of a Gaussian mixture, by the fixed-point (mean-shift) iteration.
 
 For p(x) = Σ_k π_k N(x | μ_k, Σ_k) the stationary points satisfy x = (Σ_k r_k Σ_k⁻¹)⁻¹
-Σ_k r_k Σ_k⁻¹ μ_k with r_k = p(k | x) (Carreira-Perpiñán 2000); iterating that map from
-every component mean climbs to every mode. Each step here also tries Newton's step on
+Σ_k r_k Σ_k⁻¹ μ_k with r_k = p(k | x) (Carreira-Perpiñán 2000); iterating that map climbs
+from a start to the mode whose basin holds it. The starts are the component means, and
+midway between neighbouring means in 1-D; in D >= 2 also the midpoints and centroids of each
+mean's nearest neighbours and the weighted mean, since there a mixture can have more modes
+than components, some where no component is (three equal components on a triangle a little
+wider than their spread peak at its centre too). What is guaranteed: every mode whose basin
+holds a start is found, and every point reported is a local maximum (the Hessian is checked);
+a mode whose basin holds no start can be missed, as by any search from finitely many starts.
+Each step here also tries Newton's step on
 log p, and keeps whichever of the two gives the higher density: mean-shift is safe far
 from a mode, Newton converges quadratically near one. All starts of all samples move
 together (no loop over rows), and a start leaves the iteration once it stops moving; the
@@ -11,9 +18,9 @@ climb starts also midway between neighbouring means and costs one evaluation of 
 per step (log p with its slope and curvature, ``line.LineMixtures.ascent``). Mixture
 parameters are laid out as in ``mixture``.
 
-Cost, K components in D dimensions, per row: 2K - 1 starts (K for D > 1) of about 5 to 10
-steps each, every step O(K D²); the prominence adds, for each pair of modes, DIP_GRID +
-DIP_STEPS evaluations of p on the segment between them. Measured times per row are in
+Cost, K components in D dimensions, per row: 2K - 1 starts (3K + 1 for D > 1, ``_starts``)
+of about 5 to 10 steps each, every step O(K D²); the prominence adds, for each pair of
+modes, DIP_GRID + DIP_STEPS evaluations of p on the segment between them. Measured times per row are in
 ``benchmarks/README.md`` (``bench_predict.py``).
 
 Not every local maximum is worth reporting. A mixture that approximates a flat or skewed
