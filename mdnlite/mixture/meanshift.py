@@ -3,12 +3,13 @@
 For p(x) = Σ_k π_k N(x | μ_k, Σ_k) the stationary points satisfy x = (Σ_k r_k Σ_k⁻¹)⁻¹
 Σ_k r_k Σ_k⁻¹ μ_k with r_k = p(k | x) (Carreira-Perpiñán 2000); iterating that map climbs
 from a start to the mode whose basin holds it. The starts are the component means, and
-midway between neighbouring means in 1-D; in D >= 2 also the midpoints and centroids of each
-mean's nearest neighbours and the weighted mean, since there a mixture can have more modes
-than components, some where no component is (three equal components on a triangle a little
-wider than their spread peak at its centre too). What is guaranteed: every mode whose basin
-holds a start is found, and every point reported is a local maximum (the Hessian is checked);
-a mode whose basin holds no start can be missed, as by any search from finitely many starts.
+midway between neighbouring means in 1-D; in D >= 2 also the midpoints and centroids of
+each mean's nearest neighbours and the weighted mean, since there a mixture can have more
+modes than components, some where no component is (three equal components on a triangle a
+little wider than their spread peak at its centre too). What is guaranteed: every mode
+whose basin holds a start is found, and every point reported is a local maximum (the
+Hessian is checked); a mode whose basin holds no start can be missed, as by any search from
+finitely many starts.
 Each step here also tries Newton's step on
 log p, and keeps whichever of the two gives the higher density: mean-shift is safe far
 from a mode, Newton converges quadratically near one. All starts of all samples move
