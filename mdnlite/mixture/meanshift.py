@@ -21,8 +21,8 @@ parameters are laid out as in ``mixture``.
 
 Cost, K components in D dimensions, per row: 2K - 1 starts (3K + 1 for D > 1, ``_starts``)
 of about 5 to 10 steps each, every step O(K D²); the prominence adds, for each pair of
-modes, DIP_GRID + DIP_STEPS evaluations of p on the segment between them. Measured times per row are in
-``benchmarks/README.md`` (``bench_predict.py``).
+modes, DIP_GRID + DIP_STEPS evaluations of p on the segment between them. Measured times
+per row are in ``benchmarks/README.md`` (``bench_predict.py``).
 
 Not every local maximum is worth reporting. A mixture that approximates a flat or skewed
 density has ripples, shallow maxima a few tens of per cent above the dips beside them; and a
