@@ -22,6 +22,7 @@ Nothing here imports threadpoolctl until a setting has to be applied.
 """
 
 import contextlib
+import sys
 import threading
 
 from .validation import check_positive_int
@@ -109,18 +110,22 @@ def blas_threads_for(work):
 
 
 _controller = None
+_modules_seen = -1  # len(sys.modules) when the controller was made
 
 
 def _threadpools():
-    """threadpoolctl's controller of the loaded BLAS libraries (made once), or None."""
-    global _controller
-    if _controller is None:
+    """threadpoolctl's controller of the loaded BLAS libraries, or None. Made again when
+    modules were imported since (one may have loaded another BLAS, SciPy's for one: a
+    controller only limits the libraries loaded when it was made)."""
+    global _controller, _modules_seen
+    if _controller is None or (_controller and len(sys.modules) != _modules_seen):
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:
             _controller = False
         else:
             _controller = ThreadpoolController()
+        _modules_seen = len(sys.modules)
     return _controller or None
 
 

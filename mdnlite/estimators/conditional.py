@@ -90,6 +90,10 @@ class ConditionalGaussianMixture(MixturePredictions):
         return (f"{type(self).__name__}(inputs={list(self.inputs)}, "
                 f"targets={list(self.targets)}, n_components={self.log_weights_.shape[0]})")
 
+    def _mixture_sizes(self):
+        """(components K, targets D, full covariances?) of the mixture it predicts."""
+        return self.log_weights_.shape[0], self.target_means_.shape[-1], True
+
     def _inputs(self, X):
         return check_array(X, "X", xp=self._xp, dtype=self.target_means_.dtype,
                            n_features=self.n_features_in_, owner=type(self).__name__)

@@ -127,6 +127,10 @@ class MDN(MixturePredictions, NetworkEstimator):
     def _n_members(self):
         return int(self.n_members)
 
+    def _mixture_sizes(self):
+        """(components K, targets D, full covariances?) of the mixture it predicts."""
+        return self.head_.n_components, self.n_targets_, self.covariance == "full"
+
     @property
     def _mixture_members(self):
         net = self.network_

@@ -7,56 +7,17 @@ maths of ``mixture.density``, ``univariate``, ``meanshift`` and ``scores``, sinc
 mixture is valid by construction. Nothing here trains or knows about networks.
 """
 
-from collections import namedtuple
-
 import numpy as np
 
 from ..backend import array_module, to_host
 from ..mixture import density, meanshift, scores, univariate
-from ..mixture.density import ScaleNames
 from ..config import row_blocks
 from ..validation import check_fraction, check_positive_int, check_random_state, check_real
+from .lazy import lazy_rows
 from .progress import block_progress
+from .results import MixtureParameters, Modes, result_dtype
 
 __all__ = ["MixturePredictions", "MixtureParameters", "Modes", "result_dtype"]
-
-Modes = namedtuple("Modes", ["values", "log_density", "count"])
-Modes.__doc__ = """The modes of p(y | x) for N inputs that stand out (``meanshift.modes``), highest
-density first.
-
-Attributes
-----------
-values : array (N, M, D), or (N, M) for a model fitted on 1-D targets
-    The modes, NaN after the last one of each row. M = K for D = 1 and 2K for D >= 2 (a
-    mixture in two or more dimensions can have more modes than components).
-log_density : array (N, M)
-    log p(mode | x), -inf in the padding.
-count : array (N,) of int
-    How many modes each p(y | x) has.
-"""
-
-
-class MixtureParameters(ScaleNames,
-                        namedtuple("MixtureParameters", ["weights", "means", "scales"])):
-    __slots__ = ()
-
-
-MixtureParameters.__doc__ = """Host (NumPy) arrays describing p(y | x) for N inputs.
-
-Attributes
-----------
-weights : array (N, K)
-    Mixture weights, each row summing to 1.
-means : array (N, K, D)
-    Component means.
-scales : array (N, K, D) or (N, K, D, D)
-    Component standard deviations per dimension (an isotropic head repeats its one scale
-    over the D dimensions), or the lower-triangular Cholesky factors L of the covariances
-    Σ = L Lᵀ (covariance="full", conditioned mixtures). ``sigmas`` and ``factors`` name
-    them (asking for the kind the mixture does not hold is an AttributeError), and
-    ``covariance_kind`` says which ("diagonal" or "full").
-"""
-
 
 class MixturePredictions:
     """Mixin: predictions from ``self._mixture(X)`` (a ``mixture.Mixture`` on the model's
@@ -133,22 +94,26 @@ class MixturePredictions:
         y, X = self._targets_and_inputs(X, y)
         return self._blockwise(name, X, compute, elements, y)
 
+    @lazy_rows
     def predict(self, X):
         """Conditional mean E[y | x] = Σ_k π_k(x) μ_k(x), (N, D) (or (N,), see above)."""
         return self._result(self._at("predict", X,
                                      lambda m: density.mean(m.log_weights, m.means)), X)
 
+    @lazy_rows
     def predict_variance(self, X):
         """Conditional variance of each target dimension (law of total variance), (N, D)."""
         return self._result(self._at("predict_variance", X,
                                      lambda m: density.variance(*m)), X)
 
+    @lazy_rows
     def predict_covariance(self, X):
         """Conditional covariance matrix (law of total covariance), (N, D, D); (N,), the
         variance, for a model fitted on 1-D targets."""
         return self._result(self._at("predict_covariance", X, lambda m: density.covariance(*m),
                                      lambda K, D, S: 4 * K * D * D), X, target_axes=2)
 
+    @lazy_rows
     def predict_mode(self, X):
         """The highest mode of p(y | x), the most probable y, (N, D): found among every
         local mode (``predict_modes``), so it follows one branch of a multi-valued map
@@ -158,12 +123,14 @@ class MixturePredictions:
             *m, min_prominence=0, min_density_ratio=0)[0][:, 0], _MODES)
         return self._result(top, X)
 
+    @lazy_rows
     def predict_approx_mode(self, X):
         """Mean of the heaviest component, μ_{argmax π}, the usual approximate mode, (N, D).
         Cheap, but it jumps between branches where two weights cross."""
         return self._result(self._at("predict_approx_mode", X, lambda m: density.approx_mode(
             m.log_weights, m.means)), X)
 
+    @lazy_rows
     def predict_modes(self, X, min_prominence=meanshift.MIN_PROMINENCE,
                       min_density_ratio=meanshift.MIN_DENSITY_RATIO):
         """The modes of p(y | x) that stand out, highest density first (``Modes``): values
@@ -182,12 +149,14 @@ class MixturePredictions:
             *m, min_prominence=min_prominence, min_density_ratio=min_density_ratio), _MODES)
         return Modes(self._result(values, X), log_density.astype(result_dtype(X)), count)
 
+    @lazy_rows
     def cdf(self, X, y):
         """P(Y_d <= y_d | x) for each sample and target dimension, (N, D) (or (N,)): the
         marginal CDFs when D > 1."""
         return self._result(self._with_targets("cdf", X, y, lambda m, t: univariate.cdf(t, *m),
                                                _CDF), X)
 
+    @lazy_rows
     def predict_quantiles(self, X, q):
         """The quantiles of each target's conditional distribution at levels q in (0, 1):
         (N, Q, D), (N, Q) for 1-D targets, and without the Q axis for a scalar q.
@@ -200,6 +169,7 @@ class MixturePredictions:
             values = values[:, 0]
         return self._result(values, X)
 
+    @lazy_rows
     def predict_interval(self, X, coverage=0.9, kind="central"):
         """A prediction interval of probability ``coverage`` for each input.
 
@@ -217,12 +187,14 @@ class MixturePredictions:
             return xp.stack([lower, upper], axis=-1).astype(result_dtype(X), copy=False)
         return self._result(lower, X), self._result(upper, X)
 
+    @lazy_rows
     def crps(self, X, y):
         """The continuous ranked probability score of each sample (closed form, in the
         units of y; lower is better), (N, D) per target dimension (or (N,))."""
         return self._result(self._with_targets("crps", X, y, lambda m, t: scores.crps(t, *m),
                                                lambda K, D, S: _PAIRS * K * K * D), X)
 
+    @lazy_rows
     def energy_score(self, X, y, n_samples=1000, random_state=None):
         """The energy score E‖Y - y‖ - ½ E‖Y - Y'‖ of each sample, (N,), from
         2 ``n_samples`` draws per input seeded by ``random_state``: the multivariate
@@ -236,11 +208,13 @@ class MixturePredictions:
             multiple=lambda K, D, S: density.energy_rows(n, D))
         return values.astype(result_dtype(X), copy=False)
 
+    @lazy_rows
     def pit(self, X, y):
         """Probability integral transform values F(y | x), (N, D) (or (N,)): uniform on
         (0, 1) for a calibrated model (``plot.pit_histogram``)."""
         return self.cdf(X, y)
 
+    @lazy_rows
     def calibration(self, X, y, levels=scores.CALIBRATION_LEVELS):
         """How often y falls in the central prediction interval of each nominal coverage
         (``scores.Calibration``, host arrays; ``observed`` (L, D), or (L,) for 1-D
@@ -253,6 +227,7 @@ class MixturePredictions:
             observed = observed[:, 0]
         return report._replace(observed=observed)
 
+    @lazy_rows
     def interval_coverage(self, X, y, coverage=0.9, kind="central"):
         """(fraction of samples whose y lies in the prediction interval, mean width of the
         interval) for ``predict_interval(X, coverage, kind)``; host arrays (D,), or floats
@@ -313,6 +288,7 @@ class MixturePredictions:
     # (an MDN ensemble's members): diagnostics judge each component within its own
     _mixture_members = 1
 
+    @lazy_rows
     def predict_mixture(self, X):
         """p(y | x) as host arrays (``MixtureParameters``): weights (N, K), means
         (N, K, D) and scales, (N, K, D) standard deviations or (N, K, D, D) Cholesky factors
@@ -331,6 +307,7 @@ class MixturePredictions:
         parts = self._at("predict_mixture", X, host)
         return MixtureParameters(*parts)
 
+    @lazy_rows
     def score_samples(self, X, y):
         """log p(y | x) for each sample, (N,), in nats."""
         X_checked, y_checked = self._pair(X, y)
@@ -344,11 +321,13 @@ class MixturePredictions:
                          X_checked.shape[0])
         return out.astype(result_dtype(X), copy=False)
 
+    @lazy_rows
     def score(self, X, y):
         """Mean log p(y | x) over the samples, as a float: a log-likelihood, so higher is
         better (what scikit-learn's model selection maximises by default)."""
         return float(self.score_samples(X, y).mean())
 
+    @lazy_rows
     def sample(self, X, n_samples=1, temperature=1.0, sigma_temperature=1.0,
                random_state=None):
         """Draw from p(y | x) for each input: (N, n_samples, D), or (N, n_samples) for a
@@ -440,7 +419,3 @@ def _interval(m, coverage, kind):
     return intervals[..., 0], intervals[..., 1]
 
 
-def result_dtype(X):
-    """The dtype of results for inputs X: float32 for float32 arrays, float64 otherwise."""
-    return np.dtype(np.float32) if getattr(X, "dtype", None) == np.float32 else \
-        np.dtype(np.float64)

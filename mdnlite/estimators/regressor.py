@@ -61,6 +61,10 @@ class Regressor(MixturePredictions, NetworkEstimator):
 
     _min_samples = 2  # the noise variance is a mean of squared residuals: one would be 0
 
+    def _mixture_sizes(self):
+        """(components K, targets D, full covariances?) of the mixture it predicts."""
+        return 1, self.n_targets_, False
+
     def _make_head(self, n_targets):
         return SquaredError(n_targets)
 
