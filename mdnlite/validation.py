@@ -124,6 +124,14 @@ def check_positive_int(value, name, minimum=1):
     return int(value)
 
 
+def check_hidden_sizes(value):
+    """``hidden_sizes`` as a tuple of positive ints (one int is one layer)."""
+    if not isinstance(value, (int, np.integer, list, tuple, np.ndarray)):
+        raise TypeError(f"hidden_sizes must be a sequence of positive integers, got {value!r}")
+    sizes = (value,) if isinstance(value, (int, np.integer)) else value
+    return tuple(check_positive_int(width, "hidden_sizes entries") for width in sizes)
+
+
 def check_fraction(value, name, closed=False):
     """Return ``value`` as a float in [0, 1) ([0, 1] if ``closed``); a clear error otherwise."""
     value = check_number(value, name)

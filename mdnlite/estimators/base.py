@@ -9,6 +9,7 @@ fit) and ``parameters`` (``get_params``, ``set_params``, ``repr``).
 """
 
 import contextlib
+import functools
 import sys
 
 import numpy as np
@@ -22,16 +23,18 @@ from ..nn.layers import make_activation
 from ..nn.network import Parallel, mlp
 from ..nn.optim import OPTIMIZERS, make_optimizer
 from ..validation import (Boolean, Integer, Options, Real, Rule, check_fraction, check_pair,
-                          check_params, check_positive_int, check_random_state)
-from . import training
-from .callbacks import EarlyStopping, check_callbacks
+                          check_hidden_sizes, check_params, check_positive_int,
+                          check_random_state)
+from . import collective, training
+from .callbacks import check_callbacks
 from .defaults import (AUTO_STEPS, PATIENCE_STEPS, auto_early_stopping,  # noqa: F401
-                       auto_epochs, auto_noise, auto_weight_decay)
+                       auto_epochs, auto_noise, auto_weight_decay, early_stopper)
 from .diagnostics import Diagnostics
 from .inputs import Inputs, data_layout
 from .parameters import NETWORK_PARAMETERS, Params, document_parameters  # noqa: F401
 from .persistence import Persistence
 from .progress import check_verbose, progress
+from .collective import Collective
 from .scaling import Standardizer, warn_if_rescaled
 
 __all__ = ["NetworkEstimator"]
@@ -82,7 +85,7 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
     # every constructor argument, checked by ``validation.check_params`` in this order at the
     # start of fit (a subclass puts its own first); the messages are the rules' own
     _parameter_constraints = {
-        "hidden_sizes": Rule(lambda v, name: _hidden_sizes(v)),
+        "hidden_sizes": Rule(lambda v, name: check_hidden_sizes(v)),
         "activation": Rule(lambda v, name: make_activation(v) and v),
         "optimizer": Options(*sorted(OPTIMIZERS)),
         "learning_rate": Real(0, strict=True),
@@ -152,7 +155,7 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
     # --- training ------------------------------------------------------------------------------
 
     def fit(self, X, y, *, validation_data=None, validation_split=0.0, callbacks=(),
-            verbose=None):
+            verbose=None, comm=None):
         """Train on X (N,) or (N, D_in) and y (N,) or (N, D); returns self.
 
         Parameters
@@ -164,6 +167,9 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         callbacks : ``callbacks.Callback`` or a sequence of them
         verbose : {"auto", 0, 1, 2}, optional
             Overrides the constructor's ``verbose`` for this call.
+        comm : mpi4py communicator, optional
+            Data-parallel training: each rank passes its own rows (and held-out data), and
+            every rank ends with the same model (``estimators.collective``).
 
         Raises
         ------
@@ -186,6 +192,7 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
             the message names the epoch and a remedy.
         """
         xp, dtype = self._check_params()
+        collective = None if comm is None else Collective(comm)
         split = check_fraction(validation_split, "validation_split")
         if validation_data is not None and split:
             raise ValueError("give validation_data or validation_split, not both")
@@ -195,7 +202,7 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
             X, y = self._check_data(X, y)
             xp, dtype, scaler = self._xp, self.network_.flat_params.dtype, self.standardizer_
         else:
-            X, y, scaler, layout = self._first_data(X, y, xp)
+            X, y, scaler, layout = self._first_data(X, y, xp, collective)
         data = training.pack(X, y, xp, dtype, scaler)
         if continuing:
             warn_if_rescaled(data, X.shape[1], "fit with warm_start=True")
@@ -212,7 +219,8 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
                              f"samples out of {X.shape[0]}")
         given = X_val.shape[0] if validation_data is not None else n_val  # the caller's
         callbacks = check_callbacks(callbacks, validation=None)
-        stopper = self._early_stopper(X.shape, given, callbacks, continuing)
+        n_all = X.shape[0] if collective is None else collective.total(X.shape[0])
+        stopper = early_stopper(self, (n_all, X.shape[1]), given, callbacks, continuing)
         check_callbacks(callbacks, validation=bool(given) or stopper is not None)
         if stopper is not None:
             callbacks.append(stopper)
@@ -230,10 +238,11 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         elif validation_data is None:
             val = None
         if not continuing:
-            self._initialise_output(data[xp.asarray(rows)] if split else data)
-        n_epochs = (auto_epochs(len(rows), self.batch_size) if self.max_epochs == "auto"
+            self._initialise_output(data[xp.asarray(rows)] if split else data, collective)
+        n_train = len(rows) if collective is None else collective.total(len(rows))
+        n_epochs = (auto_epochs(n_train, self.batch_size) if self.max_epochs == "auto"
                     else self.max_epochs)
-        noise = self._regularise(len(rows))
+        noise = self._regularise(n_train)
         schedule = self.learning_rate_schedule == "cosine"
         base_rate = self.learning_rate if schedule else None
         for cb in callbacks:
@@ -246,6 +255,7 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         # loop, the caller's setting back after it: never per step
         threads = contextlib.ExitStack()
         threads.enter_context(blas_limit(self._step_work(len(rows)), xp))
+        self._collective = collective  # for _train_epoch, during this call only
         try:
             for epoch in range(n_epochs):
                 if schedule:
@@ -271,6 +281,7 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
             for cb in callbacks:
                 cb.on_train_end(self)
         finally:  # also after a NonFiniteLossError: the kept weights get their fitted state
+            self.__dict__.pop("_collective", None)
             threads.close()
             if display is not None:
                 display.close()
@@ -286,35 +297,16 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
             self._warn_if_overfitted(val, data, rows)
         return self
 
-    def _early_stopper(self, shape, given, callbacks, continuing):
-        """The ``EarlyStopping`` that ``early_stopping`` asks for on data of ``shape`` (N,
-        D_in), or None; ``given``: how many held-out rows the caller gave (0: none). None
-        too when the caller's callbacks stop early themselves, and for a warm start without
-        held-out rows of the caller's: rows drawn now would have been trained on before."""
-        mode = self.early_stopping if isinstance(self.early_stopping, str) else bool(
-            self.early_stopping)
-        if (not mode or any(isinstance(cb, EarlyStopping) for cb in callbacks)
-                or (continuing and not given)):
-            return None
-        n_val = int(round(float(self.validation_fraction) * shape[0]))
-        if mode == "auto":
-            if not (auto_early_stopping(shape[1], given or n_val)
-                    and (given or n_val < shape[0])):
-                return None
-        elif not given and not 1 <= n_val < shape[0]:
-            raise ValueError(f"early_stopping=True with validation_fraction="
-                             f"{self.validation_fraction} holds out {n_val} of {shape[0]} "
-                             f"samples: too few to train on or to score")
-        return EarlyStopping(patience=10, patience_steps=PATIENCE_STEPS,
-                             restore_best_weights=True)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, comm=None):
         """One epoch over (X, y), initialising the model on the first call; returns self.
 
         Training continues from the current weights, optimizer state and learning rate; the
         minibatches (and the noise) are drawn afresh for each call (several calls need not
         equal one longer ``fit``). The first call learns the standardisation from its data.
+        ``comm`` (an mpi4py communicator): data-parallel, as in ``fit``.
         """
+        collective = None if comm is None else Collective(comm)
         if hasattr(self, "network_"):
             X, y = self._check_data(X, y)
             data = training.pack(X, y, self._xp, self.network_.flat_params.dtype,
@@ -322,22 +314,25 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
             warn_if_rescaled(data, X.shape[1], "partial_fit")
         else:
             xp, dtype = self._check_params()
-            X, y, scaler, layout = self._first_data(X, y, xp)
+            X, y, scaler, layout = self._first_data(X, y, xp, collective)
             data = training.pack(X, y, xp, dtype, scaler)
             self._initialise(X.shape[1], y.shape[1], xp, dtype, scaler, layout)
-            self._initialise_output(data)
+            self._initialise_output(data, collective)
         rows = np.arange(data.shape[0])
         watch = self._watch(data, rows)
         self.best_epoch_ = None  # an epoch of partial_fit is kept whatever it scores
+        n_all = len(rows) if collective is None else collective.total(len(rows))
+        self._collective = collective
         try:
             with blas_limit(self._step_work(len(rows)), self._xp):
-                self._train_epoch(data, rows, None, self._regularise(data.shape[0]))
+                self._train_epoch(data, rows, None, self._regularise(n_all))
         finally:
+            self.__dict__.pop("_collective", None)
             self._after_fit(*self._unpack(data))
         self._warn_if_diverged(watch)
         return self
 
-    def _first_data(self, X, y, xp):
+    def _first_data(self, X, y, xp, collective=None):
         """The data of a first fit, checked: (X, y, the standardisation learned from them,
         their layout for ``_initialise``)."""
         layout = data_layout(X, y)
@@ -345,8 +340,11 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         if X.shape[0] < self._min_samples:
             raise ValueError(f"{type(self).__name__} needs at least {self._min_samples} "
                              f"samples to fit, got n_samples={X.shape[0]}")
-        scaler = (Standardizer.fit(X, y) if self.standardize
-                  else Standardizer.identity(X.shape[1], y.shape[1]))
+        if not self.standardize:
+            scaler = Standardizer.identity(X.shape[1], y.shape[1])
+        else:
+            scaler = (Standardizer.fit(X, y) if collective is None
+                      else Standardizer.fit_collective(X, y, collective))
         return X, y, scaler, layout
 
     def _regularise(self, n_samples):
@@ -363,7 +361,18 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         stds = np.repeat(levels, [self.n_features_in_, self.n_targets_])
         return self._xp.asarray(stds, dtype=self.network_.flat_params.dtype)
 
-    def _initialise_output(self, data):
+    def _initialise_output(self, data, collective=None):
+        """Set the output layer from the standardised training data (``_set_output``, the
+        MDN's k-means start): with a ``collective``, on every rank from the same gathered
+        sample, then rank 0's weights everywhere (and rank 0's seed for what follows)."""
+        if collective is None:
+            return self._set_output(data)
+        if self.random_state is None:  # every rank draws what rank 0 draws from here on
+            self._rng = np.random.default_rng(collective.seed(self._rng))
+        self._set_output(collective.sample(data, np.arange(data.shape[0])))
+        collective.broadcast(self.network_.flat_params)
+
+    def _set_output(self, data):
         """Hook: set the output layer from the standardised training data (see MDN)."""
 
     def _unpack(self, data):
@@ -381,14 +390,17 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         the weights never hold an epoch that ``n_epochs_`` and the curves do not count."""
         saved = training.snapshot(self.network_, self.optimizer_)
         try:
-            train_loss = training.run_epoch(self.network_, self.head_, self.optimizer_, data,
-                                            rows, self.n_features_in_, self.batch_size,
-                                            self._rng, self.n_epochs_, noise, saved)
+            shared = self._collective
+            args = (self.network_, self.head_, self.optimizer_, data, rows,
+                    self.n_features_in_, self.batch_size, self._rng, self.n_epochs_, noise)
+            train_loss = (training.run_epoch(*args, saved) if shared is None
+                          else collective.run_epoch(shared, *args))
             offset = self._loss_offset
             logs = {"loss": train_loss + offset}
             if val is not None:
-                logs["val_loss"] = training.mean_loss(self.network_, self.head_,
-                                                      *self._unpack(val)) + offset
+                mean = (training.mean_loss if shared is None
+                        else functools.partial(collective.mean_loss, shared))
+                logs["val_loss"] = mean(self.network_, self.head_, *self._unpack(val)) + offset
         except KeyboardInterrupt:
             training.restore(self.network_, self.optimizer_, saved)
             raise
@@ -434,11 +446,3 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
 
 
 document_parameters(NetworkEstimator)
-
-
-def _hidden_sizes(value):
-    """``hidden_sizes`` as a tuple of positive ints (one int is one layer)."""
-    if not isinstance(value, (int, np.integer, list, tuple, np.ndarray)):
-        raise TypeError(f"hidden_sizes must be a sequence of positive integers, got {value!r}")
-    sizes = (value,) if isinstance(value, (int, np.integer)) else value
-    return tuple(check_positive_int(width, "hidden_sizes entries") for width in sizes)

@@ -7,9 +7,12 @@ reason for each constant beside it. The fit loop (``base``) calls them; nothing 
 
 import math
 
+from .callbacks import EarlyStopping
+
 __all__ = ["AUTO_STEPS", "PATIENCE_STEPS", "MIN_VALIDATION_ROWS", "WEIGHT_DECAY_SCALE",
            "NOISE_SCALE", "NOISE_MAX",
-           "auto_epochs", "auto_noise", "auto_early_stopping", "auto_weight_decay"]
+           "auto_epochs", "auto_noise", "auto_early_stopping", "auto_weight_decay",
+           "early_stopper"]
 
 AUTO_STEPS = 10_000  # optimizer steps of a fit with max_epochs="auto"
 
@@ -66,3 +69,26 @@ def auto_weight_decay(n_samples):
 
 
 WEIGHT_DECAY_SCALE = 3.0
+
+
+def early_stopper(model, shape, given, callbacks, continuing):
+    """The ``EarlyStopping`` that a model's ``early_stopping`` asks for on data of ``shape`` (N,
+    D_in), or None; ``given``: how many held-out rows the caller gave (0: none). None
+    too when the caller's callbacks stop early themselves, and for a warm start without
+    held-out rows of the caller's: rows drawn now would have been trained on before."""
+    mode = model.early_stopping if isinstance(model.early_stopping, str) else bool(
+        model.early_stopping)
+    if (not mode or any(isinstance(cb, EarlyStopping) for cb in callbacks)
+            or (continuing and not given)):
+        return None
+    n_val = int(round(float(model.validation_fraction) * shape[0]))
+    if mode == "auto":
+        if not (auto_early_stopping(shape[1], given or n_val)
+                and (given or n_val < shape[0])):
+            return None
+    elif not given and not 1 <= n_val < shape[0]:
+        raise ValueError(f"early_stopping=True with validation_fraction="
+                         f"{model.validation_fraction} holds out {n_val} of {shape[0]} "
+                         f"samples: too few to train on or to score")
+    return EarlyStopping(patience=10, patience_steps=PATIENCE_STEPS,
+                         restore_best_weights=True)

@@ -154,7 +154,7 @@ class MDN(MixturePredictions, NetworkEstimator):
         device (``mixture.Mixture``)."""
         return self.head_.mixture(self._raw_outputs(X))
 
-    def _initialise_output(self, data):
+    def _set_output(self, data):
         if self.init == "kmeans":  # each member from its own k-means run
             net, head = self.network_, self.head_
             members, head = (net.members, head.head) if isinstance(net, Parallel) else ([net], head)

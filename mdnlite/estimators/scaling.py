@@ -54,6 +54,12 @@ class Standardizer:
                    np.ones(n_targets))
 
     @classmethod
+    def fit_collective(cls, X, y, collective):
+        """``fit`` over the rows of every rank (``collective.Collective``)."""
+        return cls(*_constant_columns(*collective.moments(X)),
+                   *_constant_columns(*collective.moments(y)))
+
+    @classmethod
     def fit(cls, X, y):
         """Means and standard deviations of each column of X (N, D_in) and y (N, D).
 
@@ -156,7 +162,11 @@ def _moments(a):
     for s in range(0, N, _CHUNK):
         r = a[s:s + _CHUNK] - mean  # float64 (chunk, F)
         squares += (r * r).sum(axis=0)
-    mean, std = to_host(mean), np.sqrt(to_host(squares) / N)
+    return _constant_columns(to_host(mean), np.sqrt(to_host(squares) / N))
+
+
+def _constant_columns(mean, std):
+    """(mean, std) with the scale of a column without spread set to 1 (only centred)."""
     # a spread at rounding level of the mean is no spread: the column is constant
     constant = ~(std > 4 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1e-300))
     std[constant | ~np.isfinite(std)] = 1.0
