@@ -28,7 +28,8 @@ from ..validation import (Boolean, Integer, Options, Real, Rule, check_fraction,
 from . import collective, training
 from .callbacks import check_callbacks
 from .defaults import (AUTO_STEPS, PATIENCE_STEPS, auto_early_stopping,  # noqa: F401
-                       auto_epochs, auto_noise, auto_weight_decay, early_stopper)
+                       auto_epochs, auto_noise, auto_weight_decay, early_stopper,
+                       regularise)
 from .diagnostics import Diagnostics
 from .inputs import Inputs, data_layout
 from .parameters import NETWORK_PARAMETERS, Params, document_parameters  # noqa: F401
@@ -36,6 +37,7 @@ from .persistence import Persistence
 from .progress import check_verbose, progress
 from .collective import Collective
 from .scaling import Standardizer, warn_if_rescaled
+from .streaming import fit_streamed, is_out_of_core
 
 __all__ = ["NetworkEstimator"]
 
@@ -194,6 +196,12 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         xp, dtype = self._check_params()
         collective = None if comm is None else Collective(comm)
         split = check_fraction(validation_split, "validation_split")
+        if is_out_of_core(X) or is_out_of_core(y):  # read a block of rows at a time
+            if split or comm is not None or (self.warm_start and hasattr(self, "network_")):
+                raise ValueError("data read a block at a time (memmap, h5py, zarr, Dask) are "
+                                 "fitted from scratch in one process; held-out rows come as "
+                                 "validation_data (not validation_split, comm, warm_start)")
+            return fit_streamed(self, X, y, xp, dtype, validation_data, callbacks)
         if validation_data is not None and split:
             raise ValueError("give validation_data or validation_split, not both")
         # every check comes before anything changes: a refused fit leaves a fitted model as it was
@@ -242,7 +250,7 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         n_train = len(rows) if collective is None else collective.total(len(rows))
         n_epochs = (auto_epochs(n_train, self.batch_size) if self.max_epochs == "auto"
                     else self.max_epochs)
-        noise = self._regularise(n_train)
+        noise = regularise(self, n_train)
         schedule = self.learning_rate_schedule == "cosine"
         base_rate = self.learning_rate if schedule else None
         for cb in callbacks:
@@ -325,7 +333,7 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         self._collective = collective
         try:
             with blas_limit(self._step_work(len(rows)), self._xp):
-                self._train_epoch(data, rows, None, self._regularise(n_all))
+                self._train_epoch(data, rows, None, regularise(self, n_all))
         finally:
             self.__dict__.pop("_collective", None)
             self._after_fit(*self._unpack(data))
@@ -346,20 +354,6 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
             scaler = (Standardizer.fit(X, y) if collective is None
                       else Standardizer.fit_collective(X, y, collective))
         return X, y, scaler, layout
-
-    def _regularise(self, n_samples):
-        """Set the optimizer's weight decay for N training samples; return the noise
-        standard deviations per packed column (D_in + D,) on the device, or None."""
-        decay = self.weight_decay
-        self.optimizer_.weight_decay = (auto_weight_decay(n_samples) if decay == "auto"
-                                        else float(decay))
-        levels = [auto_noise(n_samples, d) if v == "auto" else float(v)
-                  for v, d in ((self.input_noise, self.n_features_in_), (self.target_noise, 1))]
-        self.noise_ = tuple(levels)
-        if not any(levels):
-            return None
-        stds = np.repeat(levels, [self.n_features_in_, self.n_targets_])
-        return self._xp.asarray(stds, dtype=self.network_.flat_params.dtype)
 
     def _initialise_output(self, data, collective=None):
         """Set the output layer from the standardised training data (``_set_output``, the

@@ -7,12 +7,14 @@ reason for each constant beside it. The fit loop (``base``) calls them; nothing 
 
 import math
 
+import numpy as np
+
 from .callbacks import EarlyStopping
 
 __all__ = ["AUTO_STEPS", "PATIENCE_STEPS", "MIN_VALIDATION_ROWS", "WEIGHT_DECAY_SCALE",
            "NOISE_SCALE", "NOISE_MAX",
            "auto_epochs", "auto_noise", "auto_early_stopping", "auto_weight_decay",
-           "early_stopper"]
+           "early_stopper", "regularise"]
 
 AUTO_STEPS = 10_000  # optimizer steps of a fit with max_epochs="auto"
 
@@ -92,3 +94,18 @@ def early_stopper(model, shape, given, callbacks, continuing):
                          f"samples: too few to train on or to score")
     return EarlyStopping(patience=10, patience_steps=PATIENCE_STEPS,
                          restore_best_weights=True)
+
+
+def regularise(model, n_samples):
+    """Set a network estimator's weight decay for N training samples; return the noise
+    standard deviations per packed column (D_in + D,) on the device, or None."""
+    decay = model.weight_decay
+    model.optimizer_.weight_decay = (auto_weight_decay(n_samples) if decay == "auto"
+                                     else float(decay))
+    levels = [auto_noise(n_samples, d) if v == "auto" else float(v)
+              for v, d in ((model.input_noise, model.n_features_in_), (model.target_noise, 1))]
+    model.noise_ = tuple(levels)
+    if not any(levels):
+        return None
+    stds = np.repeat(levels, [model.n_features_in_, model.n_targets_])
+    return model._xp.asarray(stds, dtype=model.network_.flat_params.dtype)
