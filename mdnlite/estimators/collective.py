@@ -54,27 +54,12 @@ class Collective:
         return sum(counts[:self.rank]), sum(counts)
 
     def moments(self, a):
-        """Column means and standard deviations of the rows of every rank's ``a`` (float64
-        host arrays), combined pairwise in rank order: the same numbers on every rank."""
-        first = to_host(a[:1]).astype(np.float64).reshape(-1)
-        local = to_host(a).astype(np.float64)
-        n = local.shape[0]
-        mean = first + (local - first).sum(axis=0) / n if n else np.zeros(a.shape[1])
-        m2 = ((local - mean) ** 2).sum(axis=0) if n else np.zeros(a.shape[1])
-        parts = self.comm.allgather((n, mean, m2))
-        n_all, mean_all, m2_all = 0, np.zeros(a.shape[1]), np.zeros(a.shape[1])
-        for n_b, mean_b, m2_b in parts:
-            if n_b == 0:
-                continue
-            if n_all == 0:
-                n_all, mean_all, m2_all = n_b, mean_b, m2_b
-                continue
-            total = n_all + n_b
-            delta = mean_b - mean_all
-            mean_all = mean_all + delta * (n_b / total)
-            m2_all = m2_all + m2_b + delta * delta * (n_all * n_b / total)
-            n_all = total
-        return mean_all, np.sqrt(m2_all / max(n_all, 1))
+        """Column means and standard deviations of the rows of every rank's ``a``, combined
+        in rank order: the same numbers on every rank."""
+        from .scaling import block_moments, combine_moments
+        local = to_host(a)
+        mine = block_moments(local) if local.shape[0] else (0, None, None)
+        return combine_moments(self.comm.allgather(mine))
 
     def sample(self, data, rows):
         """Up to SAMPLE_ROWS of the rows ``rows`` of every rank's packed ``data``, the same

@@ -14,7 +14,7 @@ from ..backend import array_module, to_host
 from ..exceptions import ScalingWarning
 from ..mixture.density import is_full
 
-__all__ = ["Standardizer", "warn_if_rescaled"]
+__all__ = ["Standardizer", "warn_if_rescaled", "block_moments", "combine_moments"]
 
 _CHUNK = 65536  # rows per pass: the statistics and transforms never copy the whole data
 OFFSET = 16.0  # target means beyond this many spreads from 0 take the mixture to float64
@@ -163,6 +163,33 @@ def _moments(a):
         r = a[s:s + _CHUNK] - mean  # float64 (chunk, F)
         squares += (r * r).sum(axis=0)
     return _constant_columns(to_host(mean), np.sqrt(to_host(squares) / N))
+
+
+def combine_moments(blocks):
+    """(mean, std) per column from per-block (n, mean, M2), combined in order by Chan, Golub
+    and LeVeque's update; blocks of no rows are skipped."""
+    n_all, mean_all, m2_all = 0, None, None
+    for n, mean, m2 in blocks:
+        if n == 0:
+            continue
+        if n_all == 0:
+            n_all, mean_all, m2_all = n, mean, m2
+            continue
+        total = n_all + n
+        delta = mean - mean_all
+        mean_all = mean_all + delta * (n / total)
+        m2_all = m2_all + m2 + delta * delta * (n_all * n / total)
+        n_all = total
+    return mean_all, np.sqrt(m2_all / n_all)
+
+
+def block_moments(a):
+    """(rows, column means, column sums of squared deviations) of a host block, float64;
+    the mean summed about the first row (see ``_moments``)."""
+    a = np.asarray(a, dtype=np.float64)
+    first = a[:1]
+    mean = (first + (a - first).sum(axis=0) / a.shape[0]).reshape(-1)
+    return a.shape[0], mean, ((a - mean) ** 2).sum(axis=0)
 
 
 def _constant_columns(mean, std):

@@ -60,33 +60,11 @@ def _checked(model, X, y, rows, xp, what):
         raise type(exc)(f"{what} from row {start}: {exc}") from None
 
 
-def _moments(blocks):
-    """(mean, std) per column from per-block (n, mean, M2), combined in order (Chan)."""
-    n_all, mean_all, m2_all = 0, None, None
-    for n, mean, m2 in blocks:
-        if n_all == 0:
-            n_all, mean_all, m2_all = n, mean, m2
-            continue
-        total = n_all + n
-        delta = mean - mean_all
-        mean_all = mean_all + delta * (n / total)
-        m2_all = m2_all + m2 + delta * delta * (n_all * n / total)
-        n_all = total
-    return mean_all, np.sqrt(m2_all / n_all)
-
-
-def _block_moments(a):
-    a = np.asarray(a, dtype=np.float64)
-    first = a[:1]
-    mean = (first + (a - first).sum(axis=0) / a.shape[0]).reshape(-1)
-    return a.shape[0], mean, ((a - mean) ** 2).sum(axis=0)
-
-
 def fit_streamed(model, X, y, xp, dtype, validation_data=None, callbacks=()):
     """``model.fit(X, y)`` for out-of-core X or y (see the module docstring)."""
     from .callbacks import check_callbacks
     from .defaults import auto_epochs, early_stopper, regularise
-    from .scaling import Standardizer, _constant_columns
+    from .scaling import Standardizer, _constant_columns, block_moments, combine_moments
 
     N = X.shape[0]
     if y.shape[0] != N:
@@ -99,11 +77,11 @@ def fit_streamed(model, X, y, xp, dtype, validation_data=None, callbacks=()):
     stats_x, stats_y = [], []
     for rows in blocks:  # one streaming pass: checks and statistics
         x_block, y_block = _checked(model, X, y, rows, np, "streamed data")
-        stats_x.append(_block_moments(x_block))
-        stats_y.append(_block_moments(y_block))
+        stats_x.append(block_moments(x_block))
+        stats_y.append(block_moments(y_block))
     F, D = stats_x[0][1].size, stats_y[0][1].size
-    scaler = (Standardizer(*_constant_columns(*_moments(stats_x)),
-                           *_constant_columns(*_moments(stats_y)))
+    scaler = (Standardizer(*_constant_columns(*combine_moments(stats_x)),
+                           *_constant_columns(*combine_moments(stats_y)))
               if model.standardize else Standardizer.identity(F, D))
     layout = (1 if len(y.shape) == 1 else 2, None)
     callbacks = check_callbacks(callbacks, validation=None)
