@@ -50,6 +50,18 @@ def test_a_memmap_fit_streams_and_scores_like_the_in_memory_one(on_disk):
     np.testing.assert_allclose(streamed.standardizer_.y_scale, y.std(), rtol=1e-12)
 
 
+def test_partial_fit_streams_a_memmap_one_epoch_per_call(on_disk):
+    Xm, ym, X, y = on_disk
+    model = mdnlite.MDN(3, n_members=1, random_state=0, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(3):
+            model.partial_fit(Xm, ym)
+    assert model.n_epochs_ == 3 and len(model.loss_curve_) == 3
+    np.testing.assert_allclose(model.standardizer_.x_mean, X.mean(axis=0), rtol=1e-12)
+    assert np.isfinite(model.score(X, y))
+
+
 def test_streamed_fits_stop_early_on_the_caller_s_held_out_rows(on_disk):
     Xm, ym, _, _ = on_disk
     X_val, y_val = problem(500, seed=2)
@@ -101,6 +113,7 @@ except MemoryError:
     pass
 model = mdnlite.MDN(3, n_members=1, hidden_sizes=(16,), batch_size=4096, max_epochs=1,
                     random_state=0, verbose=0).fit(X, y)
+model.partial_fit(X, y)  # one more epoch, streamed too
 print("ok", X.nbytes, model.n_epochs_)
 """
 
@@ -124,4 +137,4 @@ def test_a_1_gb_file_trains_under_a_400_mib_memory_limit(tmp_path):
     done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
                           text=True, timeout=600, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
-    assert done.stdout.split() == ["ok", str(N * 15 * 8), "1"]
+    assert done.stdout.split() == ["ok", str(N * 15 * 8), "2"]

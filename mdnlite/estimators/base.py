@@ -37,7 +37,7 @@ from .persistence import Persistence
 from .progress import check_verbose, progress
 from .collective import Collective
 from .scaling import Standardizer, warn_if_rescaled
-from .streaming import fit_streamed, is_out_of_core
+from .streaming import fit_streamed, is_out_of_core, partial_fit_streamed
 
 __all__ = ["NetworkEstimator"]
 
@@ -315,6 +315,8 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         ``comm`` (an mpi4py communicator): data-parallel, as in ``fit``.
         """
         collective = None if comm is None else Collective(comm)
+        if comm is None and (is_out_of_core(X) or is_out_of_core(y)):
+            return partial_fit_streamed(self, X, y)
         if hasattr(self, "network_"):
             X, y = self._check_data(X, y)
             data = training.pack(X, y, self._xp, self.network_.flat_params.dtype,

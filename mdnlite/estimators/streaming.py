@@ -27,7 +27,7 @@ from ..validation import check_pair
 from . import training
 from .collective import SAMPLE_ROWS
 
-__all__ = ["is_out_of_core", "BLOCK_ROWS", "BUFFER_ROWS", "fit_streamed"]
+__all__ = ["is_out_of_core", "BLOCK_ROWS", "BUFFER_ROWS", "fit_streamed", "partial_fit_streamed"]
 
 BLOCK_ROWS = 16384  # rows read at once
 BUFFER_ROWS = 262144  # rows trained on together: blocks are shuffled within this many rows
@@ -60,12 +60,8 @@ def _checked(model, X, y, rows, xp, what):
         raise type(exc)(f"{what} from row {start}: {exc}") from None
 
 
-def fit_streamed(model, X, y, xp, dtype, validation_data=None, callbacks=()):
-    """``model.fit(X, y)`` for out-of-core X or y (see the module docstring)."""
-    from .callbacks import check_callbacks
-    from .defaults import auto_epochs, early_stopper, regularise
-    from .scaling import Standardizer, _constant_columns, block_moments, combine_moments
-
+def _blocks(model, X, y):
+    """The blocks of rows of X and y, after checking that they have the same rows."""
     N = X.shape[0]
     if y.shape[0] != N:
         raise ValueError(f"X and y must have the same number of samples, got {N} and "
@@ -73,7 +69,13 @@ def fit_streamed(model, X, y, xp, dtype, validation_data=None, callbacks=()):
     if N < max(2, model._min_samples):
         raise ValueError(f"{type(model).__name__} needs at least 2 samples to fit, got "
                          f"n_samples={N}")
-    blocks = [slice(s, min(s + BLOCK_ROWS, N)) for s in range(0, N, BLOCK_ROWS)]
+    return [slice(s, min(s + BLOCK_ROWS, N)) for s in range(0, N, BLOCK_ROWS)]
+
+
+def _start(model, X, y, blocks, xp, dtype):
+    """A first fit's start: the streaming pass for the standardisation, the network, and
+    the output layer from a sample."""
+    from .scaling import Standardizer, _constant_columns, block_moments, combine_moments
     stats_x, stats_y = [], []
     for rows in blocks:  # one streaming pass: checks and statistics
         x_block, y_block = _checked(model, X, y, rows, np, "streamed data")
@@ -83,54 +85,82 @@ def fit_streamed(model, X, y, xp, dtype, validation_data=None, callbacks=()):
     scaler = (Standardizer(*_constant_columns(*combine_moments(stats_x)),
                            *_constant_columns(*combine_moments(stats_y)))
               if model.standardize else Standardizer.identity(F, D))
-    layout = (1 if len(y.shape) == 1 else 2, None)
+    model._initialise(F, D, xp, dtype, scaler, (1 if len(y.shape) == 1 else 2, None))
+    model._initialise_output(_sample(model, X, y, xp))
+
+
+def _sample(model, X, y, xp):
+    """At most SAMPLE_ROWS rows drawn at random, read in increasing order, packed."""
+    N = X.shape[0]
+    chosen = np.sort(model._rng.choice(N, size=min(N, SAMPLE_ROWS), replace=False))
+    return training.pack(*_checked(model, X, y, chosen, xp, "sample"), xp,
+                         model.network_.flat_params.dtype, model.standardizer_)
+
+
+def _epoch(model, X, y, blocks, noise):
+    """One epoch through the shuffle buffer; the mean training loss (curves' units)."""
+    xp, dtype, rng = model._xp, model.network_.flat_params.dtype, model._rng
+    per_buffer = max(1, BUFFER_ROWS // BLOCK_ROWS)
+    saved = training.snapshot(model.network_, model.optimizer_)
+    order = rng.permutation(len(blocks))
+    total = 0.0
+    for first in range(0, len(order), per_buffer):
+        parts = [training.pack(*_checked(model, X, y, blocks[b], xp, "streamed data"), xp,
+                               dtype, model.standardizer_)
+                 for b in sorted(order[first:first + per_buffer])]
+        buffer = parts[0] if len(parts) == 1 else xp.concatenate(parts, axis=0)
+        loss = training.run_epoch(model.network_, model.head_, model.optimizer_, buffer,
+                                  np.arange(buffer.shape[0]), model.n_features_in_,
+                                  model.batch_size, rng, model.n_epochs_, noise, saved)
+        total += loss * buffer.shape[0]
+    return total / X.shape[0] + model._loss_offset
+
+
+def _record(model, logs):
+    model.n_epochs_ += 1
+    model.loss_curve_.append(logs["loss"])
+    model.learning_rate_curve_.append(model.optimizer_.learning_rate)
+    if "val_loss" in logs:
+        model.validation_loss_curve_.append(logs["val_loss"])
+
+
+def fit_streamed(model, X, y, xp, dtype, validation_data=None, callbacks=()):
+    """``model.fit(X, y)`` for out-of-core X or y (see the module docstring)."""
+    from .callbacks import check_callbacks
+    from .defaults import auto_epochs, early_stopper, regularise
+
+    blocks = _blocks(model, X, y)
     callbacks = check_callbacks(callbacks, validation=None)
+    F, D = (X.shape[1] if len(X.shape) == 2 else 1), (y.shape[1] if len(y.shape) == 2 else 1)
     val = None
     if validation_data is not None:
         X_val, y_val = check_pair(*validation_data, xp=xp, dtype=None, n_features=F,
                                   n_targets=D, names=("X_val", "y_val"),
                                   owner=type(model).__name__)
-        val = training.pack(X_val, y_val, xp, dtype, scaler, names=("X_val", "y_val"))
+    _start(model, X, y, blocks, xp, dtype)
+    if validation_data is not None:
+        val = training.pack(X_val, y_val, xp, dtype, model.standardizer_,
+                            names=("X_val", "y_val"))
     stopper = None  # early stopping only on the caller's held-out rows
     if val is not None:
-        stopper = early_stopper(model, (N, F), len(val), callbacks, False)
+        stopper = early_stopper(model, (X.shape[0], F), len(val), callbacks, False)
         if stopper is not None:
             callbacks.append(stopper)
-    model._initialise(F, D, xp, dtype, scaler, layout)
-    rng = model._rng
-    chosen = np.sort(rng.choice(N, size=min(N, SAMPLE_ROWS), replace=False))
-    sample = training.pack(*_checked(model, X, y, chosen, xp, "sample"), xp, dtype, scaler)
-    model._initialise_output(sample)
+    N = X.shape[0]
     n_epochs = auto_epochs(N, model.batch_size) if model.max_epochs == "auto" \
         else model.max_epochs
     noise = regularise(model, N)
+    sample = _sample(model, X, y, xp)
     watch = model._watch(sample, np.arange(sample.shape[0]))
     for cb in callbacks:
         cb.on_train_begin(model)
-    per_buffer = max(1, BUFFER_ROWS // BLOCK_ROWS)
     try:
         for epoch in range(n_epochs):
-            saved = training.snapshot(model.network_, model.optimizer_)
-            order = rng.permutation(len(blocks))
-            total = 0.0
-            for first in range(0, len(order), per_buffer):
-                chunk = sorted(order[first:first + per_buffer])
-                parts = [training.pack(*_checked(model, X, y, blocks[b], xp, "streamed data"),
-                                       xp, dtype, scaler) for b in chunk]
-                buffer = parts[0] if len(parts) == 1 else xp.concatenate(parts, axis=0)
-                rows = np.arange(buffer.shape[0])
-                loss = training.run_epoch(model.network_, model.head_, model.optimizer_,
-                                          buffer, rows, F, model.batch_size, rng,
-                                          model.n_epochs_, noise, saved)
-                total += loss * buffer.shape[0]
-            logs = {"loss": total / N + model._loss_offset}
+            logs = {"loss": _epoch(model, X, y, blocks, noise)}
             if val is not None:
                 logs["val_loss"] = training.mean_loss(model.network_, model.head_,
                                                       *model._unpack(val)) + model._loss_offset
-                model.validation_loss_curve_.append(logs["val_loss"])
-            model.n_epochs_ += 1
-            model.loss_curve_.append(logs["loss"])
-            model.learning_rate_curve_.append(model.optimizer_.learning_rate)
+            _record(model, logs)
             if any([cb.on_epoch_end(model, epoch, logs) for cb in callbacks]):
                 break
     finally:
@@ -139,5 +169,25 @@ def fit_streamed(model, X, y, xp, dtype, validation_data=None, callbacks=()):
         model._after_fit(*model._unpack(sample))
     model.best_epoch_ = None if stopper is None or stopper.best_epoch is None \
         else stopper.best_epoch
+    model._warn_if_diverged(watch)
+    return model
+
+
+def partial_fit_streamed(model, X, y):
+    """``model.partial_fit(X, y)`` for out-of-core X or y: one streamed epoch (the first
+    call also learns the standardisation in one streaming pass)."""
+    from .defaults import regularise
+
+    blocks = _blocks(model, X, y)
+    if not hasattr(model, "network_"):
+        xp, dtype = model._check_params()
+        _start(model, X, y, blocks, xp, dtype)
+    sample = _sample(model, X, y, model._xp)
+    watch = model._watch(sample, np.arange(sample.shape[0]))
+    model.best_epoch_ = None
+    try:
+        _record(model, {"loss": _epoch(model, X, y, blocks, regularise(model, X.shape[0]))})
+    finally:
+        model._after_fit(*model._unpack(sample))
     model._warn_if_diverged(watch)
     return model
