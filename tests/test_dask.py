@@ -95,6 +95,12 @@ def test_the_graph_is_built_without_computing(fitted, monkeypatch):
     assert calls
 
 
+def test_diagnostics_asks_for_arrays_in_memory(fitted):
+    model, X, y = fitted["mdn-1d"]
+    with pytest.raises(TypeError, match="in memory"):
+        model.diagnostics(da.from_array(X, chunks=200))
+
+
 def test_float32_inputs_give_float32_dask_results(fitted):
     model, X, _ = fitted["mdn-1d"]
     out = model.predict(da.from_array(X.astype(np.float32), chunks=300))

@@ -13,7 +13,7 @@ from ..backend import array_module, to_host
 from ..mixture import density, meanshift, scores, univariate
 from ..config import row_blocks
 from ..validation import check_fraction, check_positive_int, check_random_state, check_real
-from .lazy import lazy_rows
+from .lazy import is_dask, lazy_rows
 from .progress import block_progress
 from .results import MixtureParameters, Modes, result_dtype
 
@@ -256,6 +256,10 @@ class MixturePredictions:
           ``min_scale``, in the standardised units where it applies (below 1e-6 without a
           floor); MDN only.
         """
+        if is_dask(X) or is_dask(y):
+            raise TypeError("diagnostics returns host values for every row and needs X (and "
+                            "y) in memory: call it on a block, e.g. "
+                            "model.diagnostics(X[:100_000].compute())")
         X_checked = self._inputs(X)
         if y is not None:
             y, X_targets = self._targets_and_inputs(X, y)
