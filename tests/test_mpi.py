@@ -80,6 +80,19 @@ if rank == 0:
     assert out.split()[0] == "ok"
 
 
+def test_a_seeded_fit_with_held_out_rows_on_shards_of_other_sizes_agrees():
+    out = run(r"""
+mine = np.arange(0, 250) if rank == 0 else np.arange(250, 601)  # 250 and 351 rows
+model = mdnlite.MDN(2, n_members=1, random_state=3, verbose=0, max_epochs=15,
+                    early_stopping=True).fit(X[mine], y[mine], comm=comm)
+assert same_everywhere(model.get_weights())
+assert same_everywhere(np.array(model.validation_loss_curve_))
+if rank == 0:
+    print("ok")
+""")
+    assert out.split()[-1] == "ok"
+
+
 def test_float32_ranks_agree_and_stay_near_one_process():
     out = run(r"""
 kw = dict(n_components=2, n_members=1, max_epochs=4, batch_size=100, random_state=0,

@@ -247,6 +247,10 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
             val = None
         if not continuing:
             self._initialise_output(data[xp.asarray(rows)] if split else data, collective)
+        if collective is not None and (split or self.random_state is None):
+            # ranks drew apart (no seed, or splits of shards of other sizes): from here on
+            # every rank draws what rank 0 draws, so that the epochs' permutations agree
+            self._rng = np.random.default_rng(collective.seed(self._rng))
         n_train = len(rows) if collective is None else collective.total(len(rows))
         n_epochs = (auto_epochs(n_train, self.batch_size) if self.max_epochs == "auto"
                     else self.max_epochs)
@@ -328,6 +332,8 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
             data = training.pack(X, y, xp, dtype, scaler)
             self._initialise(X.shape[1], y.shape[1], xp, dtype, scaler, layout)
             self._initialise_output(data, collective)
+            if collective is not None and self.random_state is None:
+                self._rng = np.random.default_rng(collective.seed(self._rng))
         rows = np.arange(data.shape[0])
         watch = self._watch(data, rows)
         self.best_epoch_ = None  # an epoch of partial_fit is kept whatever it scores
@@ -360,11 +366,9 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
     def _initialise_output(self, data, collective=None):
         """Set the output layer from the standardised training data (``_set_output``, the
         MDN's k-means start): with a ``collective``, on every rank from the same gathered
-        sample, then rank 0's weights everywhere (and rank 0's seed for what follows)."""
+        sample, then rank 0's weights everywhere."""
         if collective is None:
             return self._set_output(data)
-        if self.random_state is None:  # every rank draws what rank 0 draws from here on
-            self._rng = np.random.default_rng(collective.seed(self._rng))
         self._set_output(collective.sample(data, np.arange(data.shape[0])))
         collective.broadcast(self.network_.flat_params)
 
