@@ -74,6 +74,29 @@ def test_streamed_fits_stop_early_on_the_caller_s_held_out_rows(on_disk):
         mdnlite.MDN(max_epochs=1).fit(Xm, ym, validation_split=0.2)
 
 
+class Rows:
+    """An array-like of no library: a dtype, a shape and row slicing, counting its reads."""
+
+    def __init__(self, a):
+        self.a, self.dtype, self.shape, self.reads = a, a.dtype, a.shape, []
+
+    def __getitem__(self, rows):
+        self.reads.append(rows)
+        return self.a[rows]
+
+
+def test_any_row_sliceable_array_like_is_read_a_block_at_a_time(on_disk):
+    _, _, X, y = on_disk
+    rows_x, rows_y = Rows(X), Rows(y)
+    assert streaming.is_out_of_core(rows_x)
+    for in_memory in (X, [[1.0]], np.float64(1.0)):
+        assert not streaming.is_out_of_core(in_memory)
+    model = fit(rows_x, rows_y)
+    assert np.isfinite(model.score(X, y))
+    blocks = [r for r in rows_x.reads if isinstance(r, slice)]
+    assert blocks and max(r.stop - r.start for r in blocks) <= streaming.BLOCK_ROWS
+
+
 def test_a_bad_row_on_disk_is_named(tmp_path):
     X, y = problem(3000)
     X[2500, 1] = np.nan

@@ -142,6 +142,7 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
 
     _n_members = 1  # networks trained side by side (an ensemble: ``MDN(n_members=M)``)
     _min_samples = 1  # rows a first fit needs
+    _collective = None  # the ranks of a data-parallel fit, while one runs (collective.py)
 
     @property
     def _xp(self):

@@ -33,13 +33,23 @@ BLOCK_ROWS = 16384  # rows read at once
 BUFFER_ROWS = 262144  # rows trained on together: blocks are shuffled within this many rows
 
 
+IN_MEMORY = ("numpy", "cupy", "pandas", "polars", "builtins", "scipy", "torch")
+
+
 def is_out_of_core(a):
     """Whether ``a`` holds rows that stay outside memory until read: a memory-mapped array,
-    or an h5py, zarr or Dask array (none of which is imported to find out)."""
+    an h5py, zarr or Dask array, or any other array-like with a dtype, a shape of one or two
+    axes and row slicing (none of their libraries is imported to find out). NumPy, CuPy and
+    other array-API arrays, lists, and pandas or polars frames are in memory."""
     if isinstance(a, np.memmap):
         return True
     root = type(a).__module__.split(".")[0]
-    return root in ("h5py", "zarr", "dask") and hasattr(a, "shape") and len(a.shape) in (1, 2)
+    rows = len(getattr(a, "shape", ())) in (1, 2)
+    if root in ("dask", "h5py", "zarr"):
+        return rows
+    if root in IN_MEMORY or hasattr(a, "__array_namespace__"):  # array-API arrays (CuPy and
+        return False                                             # the like) are in memory
+    return rows and hasattr(a, "dtype") and hasattr(a, "__getitem__")
 
 
 def read(a, rows):
