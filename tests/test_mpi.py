@@ -107,6 +107,23 @@ if rank == 0:
     assert out.split()[-1] == "ok"
 
 
+def test_data_refused_on_one_rank_stop_every_rank():
+    out = run(r"""
+Xr = X[mine] if rank == 0 else X[:0]  # rank 1 has no rows: refused there, and everywhere
+try:
+    mdnlite.MDN(max_epochs=1, verbose=0).fit(Xr, y[mine][:len(Xr)], comm=comm)
+    message = "fitted"
+except ValueError as error:
+    message = str(error)
+messages = comm.gather(message)
+if rank == 0:
+    print(repr(messages))
+""")
+    messages = eval(out.strip().splitlines()[-1])
+    assert "rank 1 of 2 refused its data" in messages[0]
+    assert messages[1] != "fitted" and "sample" in messages[1]
+
+
 def test_a_bad_communicator_is_refused():
     import numpy as np
 

@@ -350,13 +350,14 @@ class NetworkEstimator(Inputs, Persistence, Diagnostics, Params):
         return self
 
     def _first_data(self, X, y, xp, collective=None):
-        """The data of a first fit, checked: (X, y, the standardisation learned from them,
-        their layout for ``_initialise``)."""
+        """A first fit's data, checked: (X, y, their standardisation, layout for _initialise)."""
         layout = data_layout(X, y)
-        X, y = check_pair(X, y, xp=xp, dtype=None, owner=type(self).__name__)
-        if X.shape[0] < self._min_samples:
+        check = functools.partial(check_pair, X, y, xp=xp, dtype=None, owner=type(self).__name__)
+        X, y = check() if collective is None else collective.agree(check)  # no rank left waiting
+        n = X.shape[0] if collective is None else collective.total(X.shape[0])
+        if n < self._min_samples:
             raise ValueError(f"{type(self).__name__} needs at least {self._min_samples} "
-                             f"samples to fit, got n_samples={X.shape[0]}")
+                             f"samples to fit, got n_samples={n}")
         if not self.standardize:
             scaler = Standardizer.identity(X.shape[1], y.shape[1])
         else:

@@ -44,6 +44,22 @@ class Collective:
         self.comm = comm
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
 
+    def agree(self, check):
+        """``check()`` on every rank; where it raised on any rank, every rank raises (a rank
+        whose data are refused must not leave the others waiting in a collective)."""
+        try:
+            result, error = check(), None
+        except (ValueError, TypeError) as exc:
+            result, error = None, exc
+        failures = self.comm.allgather(None if error is None else f"{type(error).__name__}: "
+                                                                   f"{error}")
+        if error is not None:
+            raise error
+        for rank, message in enumerate(failures):
+            if message:
+                raise ValueError(f"rank {rank} of {self.size} refused its data ({message})")
+        return result
+
     def total(self, n):
         """The sum over ranks of an int."""
         return int(self.comm.allreduce(int(n)))
