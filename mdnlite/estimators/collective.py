@@ -133,9 +133,7 @@ def run_epoch(collective, net, head, optimizer, data, rows, n_features, batch_si
             x = xp.take(data, xp.asarray(local), axis=0)
             if jitter is not None:
                 x += xp.asarray(jitter[first + np.flatnonzero(mine)]) * noise
-            zt = net.forward(x[:, :n_features], transpose=True)
-            loss, cache = head.loss_forward_t(zt, x[:, n_features:])
-            net.backward(head.loss_backward(cache))
+            loss = training.gradient(net, head, x[:, :n_features], x[:, n_features:])
             buffer[:-2] = to_host(grads) * b
             buffer[-2] = float(loss) * b
             buffer[-1] = b

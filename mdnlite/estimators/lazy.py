@@ -48,7 +48,7 @@ def output_layout(model, name, args, dtype):
                 "pit", "crps"):
         return [(one, dtype)], None
     if name == "predict_covariance":
-        return [(_target_tail(model, 2) if model._target_ndim == 2 else (), dtype)], None
+        return [(_target_tail(model, 2), dtype)], None
     if name in ("score_samples", "energy_score"):
         return [((), dtype)], None
     if name == "predict_quantiles":

@@ -15,9 +15,8 @@ from ..backend import array_module
 from ..exceptions import (DivergenceWarning, NonFiniteLossError,  # noqa: F401 (0.1.0 names)
                           OverfittingWarning)
 
-__all__ = ["EVAL_BATCH", "training_step", "pack", "run_epoch", "mean_loss", "finite_loss",
-           "snapshot", "restore",
-           "cosine_factor"]
+__all__ = ["EVAL_BATCH", "training_step", "gradient", "pack", "run_epoch", "mean_loss",
+           "finite_loss", "snapshot", "restore", "cosine_factor"]
 
 EVAL_BATCH = 65536  # rows per forward pass outside training: bounds memory on large inputs
 FLUSH_EVERY = 16  # epochs between flushes of subnormal weights (see Optimizer.flush_subnormals)
@@ -61,10 +60,18 @@ def training_step(net, head, optimizer, x, y):
     on zᵀ without its checks. Every head answers to the names ``loss_forward_t`` and
     ``loss_backward`` (for ``MixtureHead`` they are ``nll_forward_t`` and ``nll_backward``).
     """
+    loss = gradient(net, head, x, y)
+    optimizer.step([net.flat_params], [net.flat_grads])
+    return loss
+
+
+def gradient(net, head, x, y):
+    """The batch's mean loss (a 0-d device array), with its gradient left in
+    ``net.flat_grads``: the step before the optimizer's (a data-parallel step sums these
+    over the ranks first, ``collective.run_epoch``)."""
     zt = net.forward(x, transpose=True)  # zᵀ (n_outputs, N)
     loss, cache = head.loss_forward_t(zt, y)
     net.backward(head.loss_backward(cache))
-    optimizer.step([net.flat_params], [net.flat_grads])
     return loss
 
 

@@ -117,7 +117,5 @@ def dot(a, b):
 
 
 def solve(A, b):
-    """A⁻¹ b for (M, D, D) and (M, D); a division when D = 1 (no batched LAPACK call)."""
-    if A.shape[-1] == 1:
-        return b / A[..., 0]
+    """A⁻¹ b for (M, D, D) and (M, D)."""
     return array_module(A).linalg.solve(A, b[..., None])[..., 0]
